@@ -1,0 +1,123 @@
+using System.Collections.Generic;
+using System.Globalization;
+
+namespace QuantGen.Compiler.Diagnostics;
+
+/// <summary>A QGxxxx diagnostic kind: its id, severity, message format and the fix to suggest.</summary>
+public sealed class DiagnosticDescriptorInfo
+{
+    internal DiagnosticDescriptorInfo(string id, ModelDiagnosticSeverity severity, string title, string messageFormat, string help)
+    {
+        Id = id;
+        Severity = severity;
+        Title = title;
+        MessageFormat = messageFormat;
+        Help = help;
+    }
+
+    public string Id { get; }
+    public ModelDiagnosticSeverity Severity { get; }
+    public string Title { get; }
+    public string MessageFormat { get; }
+
+    /// <summary>How to fix it; appended to every message so the user sees it in the build output.</summary>
+    public string Help { get; }
+
+    public ModelDiagnostic Create(params object[] args) =>
+        new(Id, Severity, string.Format(CultureInfo.InvariantCulture, MessageFormat, args) + " " + Help);
+}
+
+/// <summary>
+/// Every diagnostic QuantGen reports, in one place. docs/diagnostics.md is written from this list
+/// (a test keeps the two in step), so add new ones at the end and never reuse an id.
+/// </summary>
+public static class DiagnosticCatalog
+{
+    public static readonly DiagnosticDescriptorInfo UnexpectedError = new(
+        "QG0001", ModelDiagnosticSeverity.Error, "QuantGen failed unexpectedly",
+        "QuantGen failed while compiling '{0}': {1}",
+        "This is a bug in QuantGen: please report it with the model and this message.");
+
+    public static readonly DiagnosticDescriptorInfo ModelNotFound = new(
+        "QG0002", ModelDiagnosticSeverity.Error, "Model file not found among AdditionalFiles",
+        "The model '{0}' named by [OnnxModel] on '{1}' is not among the project's AdditionalFiles (models found: {2}).",
+        "Add <AdditionalFiles Include=\"path/to/model.onnx\" /> to the project file, and give [OnnxModel] the path relative to the project folder.");
+
+    public static readonly DiagnosticDescriptorInfo InvalidTargetClass = new(
+        "QG0003", ModelDiagnosticSeverity.Error, "[OnnxModel] class must be static partial",
+        "The class '{0}' carries [OnnxModel] but is not declared 'static partial'.",
+        "Declare it as 'public static partial class {0};' so QuantGen can add Predict to it.");
+
+    public static readonly DiagnosticDescriptorInfo MalformedModel = new(
+        "QG0004", ModelDiagnosticSeverity.Error, "Model is not a valid ONNX file",
+        "'{0}' is not a valid ONNX model: {1}.",
+        "Re-export the model (e.g. torch.onnx.export) and check it with onnx.checker.check_model.");
+
+    public static readonly DiagnosticDescriptorInfo UnsupportedOperator = new(
+        "QG0005", ModelDiagnosticSeverity.Error, "Unsupported ONNX operator",
+        "Node '{0}' uses operator {1} (domain '{2}', opset {3}), which QuantGen does not support{4}.",
+        "See docs/ops.md for the supported operators; re-export the model with supported ops or file an issue for this one.");
+
+    public static readonly DiagnosticDescriptorInfo InvalidAttribute = new(
+        "QG0006", ModelDiagnosticSeverity.Error, "Invalid node attribute or input",
+        "Node '{0}' ({1}): {2}.",
+        "The model does not follow the ONNX operator specification here; re-export it or fix the node.");
+
+    public static readonly DiagnosticDescriptorInfo ShapeMismatch = new(
+        "QG0007", ModelDiagnosticSeverity.Error, "Shape mismatch",
+        "Node '{0}' ({1}): {2}.",
+        "The shapes flowing into this node are not compatible; check the model's input shape and the exporter's output.");
+
+    public static readonly DiagnosticDescriptorInfo FreeDimension = new(
+        "QG0008", ModelDiagnosticSeverity.Error, "Free dimension in a model input",
+        "Input '{0}' has the free dimension '{1}' at axis {2}; QuantGen compiles for static shapes and only a leading batch dimension may be free (it becomes 1).",
+        "Export the model with a fixed size for this dimension (e.g. without dynamic_axes for it).");
+
+    public static readonly DiagnosticDescriptorInfo ExternalDataRefused = new(
+        "QG0009", ModelDiagnosticSeverity.Error, "External tensor data refused",
+        "Tensor '{0}' keeps its data in the external file '{1}': {2}.",
+        "Keep external data files inside the model's own folder, or save the model with all tensors inside the .onnx file (onnx.save_model(..., save_as_external_data=False)).");
+
+    public static readonly DiagnosticDescriptorInfo Int8NotAvailable = new(
+        "QG0010", ModelDiagnosticSeverity.Error, "INT8 precision is not available yet",
+        "'{0}' asks for Precision.Int8, which this version of QuantGen cannot compile yet.",
+        "Use [OnnxModel(\"...\", Precision = QuantGen.Precision.Float32)] until INT8 support lands.");
+
+    public static readonly DiagnosticDescriptorInfo UnsupportedDataType = new(
+        "QG0011", ModelDiagnosticSeverity.Error, "Unsupported element type",
+        "Tensor '{0}' has element type {1}, which QuantGen does not support.",
+        "QuantGen computes in float32 with int64/int32/int8/uint8/bool tensors; convert the model (e.g. from float16 or double) before compiling it.");
+
+    public static readonly DiagnosticDescriptorInfo UnsupportedOpset = new(
+        "QG0012", ModelDiagnosticSeverity.Error, "Unsupported opset or IR version",
+        "'{0}' uses {1}, which QuantGen does not support (it supports ai.onnx opsets 7 to 21 and IR versions 3 to 10).",
+        "Convert the model with onnx.version_converter, or export it with an opset in that range.");
+
+    public static readonly DiagnosticDescriptorInfo CorruptModelText = new(
+        "QG0013", ModelDiagnosticSeverity.Error, "Model transport file is corrupt",
+        "The text form of '{0}' that the QuantGen build step wrote is unreadable: {1}.",
+        "Delete the project's obj/ folder and rebuild; if it persists, check that QuantGen's build targets are imported.");
+
+    public static readonly DiagnosticDescriptorInfo InvalidAttributeArgument = new(
+        "QG0014", ModelDiagnosticSeverity.Error, "Invalid [OnnxModel] argument",
+        "[OnnxModel] on '{0}': {1}.",
+        "Give [OnnxModel] a non-empty path to a .onnx file that is listed in AdditionalFiles.");
+
+    public static readonly DiagnosticDescriptorInfo AmbiguousModel = new(
+        "QG0015", ModelDiagnosticSeverity.Error, "Ambiguous model path",
+        "The model '{0}' named by [OnnxModel] on '{1}' matches several AdditionalFiles: {2}.",
+        "Give the path relative to the project folder (e.g. \"Models/fashion.onnx\").");
+
+    public static readonly DiagnosticDescriptorInfo GraphStructure = new(
+        "QG0016", ModelDiagnosticSeverity.Error, "Invalid graph structure",
+        "The graph of '{0}' is invalid: {1}.",
+        "Check the model with onnx.checker.check_model and re-export it.");
+
+    /// <summary>All descriptors, in id order (docs/diagnostics.md is generated from this).</summary>
+    public static IReadOnlyList<DiagnosticDescriptorInfo> All { get; } = new[]
+    {
+        UnexpectedError, ModelNotFound, InvalidTargetClass, MalformedModel, UnsupportedOperator, InvalidAttribute,
+        ShapeMismatch, FreeDimension, ExternalDataRefused, Int8NotAvailable, UnsupportedDataType, UnsupportedOpset,
+        CorruptModelText, InvalidAttributeArgument, AmbiguousModel, GraphStructure,
+    };
+}

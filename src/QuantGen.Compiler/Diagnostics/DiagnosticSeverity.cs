@@ -1,0 +1,3 @@
+namespace QuantGen.Compiler.Diagnostics;
+
+public enum ModelDiagnosticSeverity { Info, Warning, Error }
