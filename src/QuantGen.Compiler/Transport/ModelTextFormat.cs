@@ -21,7 +21,7 @@ namespace QuantGen.Compiler.Transport;
 /// This file is compiled into both the generator (QuantGen.Compiler) and the MSBuild task (linked source),
 /// so the two sides cannot disagree on the format.
 /// </summary>
-internal static class ModelTextFormat
+public static class ModelTextFormat
 {
     public const string Extension = ".qgm";
     public const string Magic = "#quantgen-model 1";
@@ -74,7 +74,7 @@ internal static class ModelTextFormat
         string base64 = Convert.ToBase64String(bytes);
         for (int i = 0; i < base64.Length; i += LineLength)
         {
-            writer.Write(base64, i, Math.Min(LineLength, base64.Length - i));
+            writer.Write(base64.Substring(i, Math.Min(LineLength, base64.Length - i)));
             writer.Write('\n');
         }
     }

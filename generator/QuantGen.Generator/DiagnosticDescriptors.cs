@@ -1,0 +1,41 @@
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using QuantGen.Compiler.Diagnostics;
+
+namespace QuantGen.Generator;
+
+/// <summary>Roslyn descriptors for the QGxxxx catalogue (QuantGen.Compiler's DiagnosticCatalog is the source of truth).</summary>
+internal static class DiagnosticDescriptors
+{
+    private static readonly Dictionary<string, DiagnosticDescriptor> ById = DiagnosticCatalog.All.ToDictionary(
+        d => d.Id,
+        d => new DiagnosticDescriptor(
+            d.Id,
+            d.Title,
+            "{0}",
+            "QuantGen",
+            d.Severity switch
+            {
+                ModelDiagnosticSeverity.Error => DiagnosticSeverity.Error,
+                ModelDiagnosticSeverity.Warning => DiagnosticSeverity.Warning,
+                _ => DiagnosticSeverity.Info,
+            },
+            isEnabledByDefault: true,
+            description: d.Help,
+            helpLinkUri: "https://github.com/quantgen/quantgen/blob/main/docs/diagnostics.md#" + d.Id.ToLowerInvariant()));
+
+    public static Diagnostic ToDiagnostic(DiagnosticInfo info)
+    {
+        var descriptor = ById[info.Id];
+        Location location;
+        // Problems inside the model point at the .onnx file (the user's file, not the obj/ text copy).
+        if (info.ModelFullPath is { Length: > 0 } modelPath)
+            location = Location.Create(modelPath, default, default);
+        else if (info.Location != null)
+            location = Location.Create(info.Location.FilePath, info.Location.Span, info.Location.LineSpan);
+        else
+            location = Location.None;
+        return Diagnostic.Create(descriptor, location, info.Message);
+    }
+}

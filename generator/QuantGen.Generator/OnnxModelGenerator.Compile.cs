@@ -1,0 +1,91 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using System.Threading;
+using QuantGen.Compiler;
+using QuantGen.Compiler.Diagnostics;
+using QuantGen.Compiler.Transport;
+
+namespace QuantGen.Generator;
+
+public sealed partial class OnnxModelGenerator
+{
+    /// <summary>Finds the class's model among the carried files and runs the model compiler. Never throws.</summary>
+    private static GenerationResult Compile(ModelRequest request, ImmutableArray<ModelText> models, CancellationToken ct)
+    {
+        try
+        {
+            if (!request.IsStaticPartial)
+                return Fail(DiagnosticCatalog.InvalidTargetClass.Create(request.ClassName), request.Location);
+            if (string.IsNullOrWhiteSpace(request.ModelPath))
+                return Fail(DiagnosticCatalog.InvalidAttributeArgument.Create(request.FullName, "the model path is empty"), request.Location);
+
+            var matches = FindModel(request.ModelPath, models);
+            if (matches.Count == 0)
+            {
+                string found = models.Length == 0 ? "none" : string.Join(", ", models.Select(m => m.Path.Length > 0 ? m.Path : m.TransportPath).OrderBy(p => p, StringComparer.Ordinal));
+                return Fail(DiagnosticCatalog.ModelNotFound.Create(request.ModelPath, request.FullName, found), request.Location);
+            }
+            if (matches.Count > 1)
+                return Fail(DiagnosticCatalog.AmbiguousModel.Create(request.ModelPath, request.FullName, string.Join(", ", matches.Select(m => m.Path))), request.Location);
+
+            var model = matches[0];
+            ModelTextFormat.Payload payload;
+            try
+            {
+                payload = ModelTextFormat.Read(model.Text);
+            }
+            catch (FormatException e)
+            {
+                return Fail(DiagnosticCatalog.CorruptModelText.Create(model.TransportPath, e.Message.TrimEnd('.')), request.Location);
+            }
+            ct.ThrowIfCancellationRequested();
+
+            var external = payload.ExternalFiles.ToDictionary(f => f.Key, f => f.Value, StringComparer.Ordinal);
+            var options = new CompilerOptions
+            {
+                ClassName = request.ClassName,
+                Namespace = request.Namespace,
+                ContainingTypes = request.ContainingTypes.ToArray(),
+                ModelPath = payload.Path,
+                Precision = (Precision)request.Precision,
+                HintPrefix = request.FullName.Replace('<', '{').Replace('>', '}'),
+            };
+            var result = ModelCompiler.Compile(payload.Model, options, location => external.TryGetValue(location, out var bytes) ? bytes : null);
+            return new GenerationResult(
+                new EquatableArray<GeneratedSource>(result.Files.Select(f => new GeneratedSource(f.HintName, f.Source))),
+                new EquatableArray<DiagnosticInfo>(result.Diagnostics.Select(d => new DiagnosticInfo(d.Id, d.Message, request.Location, payload.FullPath))));
+        }
+        catch (OperationCanceledException)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            return Fail(DiagnosticCatalog.UnexpectedError.Create(request.ModelPath, e.GetType().Name + ": " + e.Message), request.Location);
+        }
+    }
+
+    /// <summary>Exact project-relative path first, then the same ignoring case, then a unique file name.</summary>
+    private static List<ModelText> FindModel(string requested, ImmutableArray<ModelText> models)
+    {
+        string wanted = Normalize(requested);
+        var exact = models.Where(m => Normalize(m.Path) == wanted).ToList();
+        if (exact.Count > 0) return exact;
+        var ignoringCase = models.Where(m => string.Equals(Normalize(m.Path), wanted, StringComparison.OrdinalIgnoreCase)).ToList();
+        if (ignoringCase.Count > 0) return ignoringCase;
+        string fileName = wanted.Substring(wanted.LastIndexOf('/') + 1);
+        return models.Where(m => m.Path.Length > 0 && Normalize(m.Path).Substring(Normalize(m.Path).LastIndexOf('/') + 1) == fileName).ToList();
+    }
+
+    private static string Normalize(string path)
+    {
+        string p = path.Replace('\\', '/');
+        while (p.StartsWith("./", StringComparison.Ordinal)) p = p.Substring(2);
+        return p;
+    }
+
+    private static GenerationResult Fail(ModelDiagnostic d, LocationInfo? location) =>
+        new(EquatableArray<GeneratedSource>.Empty, new EquatableArray<DiagnosticInfo>(new[] { new DiagnosticInfo(d.Id, d.Message, location, null) }));
+}

@@ -1,0 +1,64 @@
+using System.Collections.Immutable;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Text;
+using QuantGen.Compiler.Transport;
+
+namespace QuantGen.Generator;
+
+/// <summary>
+/// The incremental pipeline, and nothing else: [OnnxModel] classes (<see cref="Parse"/>) and the model files the
+/// build targets carried as text are combined, each class is compiled (<see cref="Compile"/>), and the result is
+/// added as source and diagnostics.
+/// </summary>
+[Generator(LanguageNames.CSharp)]
+public sealed partial class OnnxModelGenerator : IIncrementalGenerator
+{
+    /// <summary>Tracking names of the pipeline steps, for caching tests.</summary>
+    public static class Steps
+    {
+        public const string Requests = nameof(Requests);
+        public const string ModelTexts = nameof(ModelTexts);
+        public const string Results = nameof(Results);
+    }
+
+    public void Initialize(IncrementalGeneratorInitializationContext context)
+    {
+        context.RegisterPostInitializationOutput(static ctx => ctx.AddSource("QuantGen.OnnxModelAttribute.g.cs", SourceText.From(AttributeSource.Text, System.Text.Encoding.UTF8)));
+
+        var requests = context.SyntaxProvider.ForAttributeWithMetadataName(
+                AttributeSource.AttributeFullName,
+                static (node, _) => node is ClassDeclarationSyntax,
+                static (ctx, ct) => Parse(ctx, ct))
+            .WithTrackingName(Steps.Requests);
+
+        var modelTexts = context.AdditionalTextsProvider
+            .Where(static t => t.Path.EndsWith(ModelTextFormat.Extension, System.StringComparison.OrdinalIgnoreCase))
+            .Select(static (t, ct) => ReadModelText(t, ct))
+            .Where(static m => m != null)
+            .Select(static (m, _) => m!)
+            .WithTrackingName(Steps.ModelTexts)
+            .Collect();
+
+        var results = requests.Combine(modelTexts)
+            .Select(static (pair, ct) => Compile(pair.Left, pair.Right, ct))
+            .WithTrackingName(Steps.Results);
+
+        context.RegisterSourceOutput(results, static (spc, result) =>
+        {
+            foreach (var source in result.Sources)
+                spc.AddSource(source.HintName, SourceText.From(source.Text, System.Text.Encoding.UTF8));
+            foreach (var d in result.Diagnostics)
+                spc.ReportDiagnostic(DiagnosticDescriptors.ToDiagnostic(d));
+        });
+    }
+
+    private static ModelText? ReadModelText(AdditionalText file, System.Threading.CancellationToken ct)
+    {
+        string text = file.GetText(ct)?.ToString() ?? "";
+        if (!ModelTextFormat.TryReadHeader(text, out var path, out var fullPath))
+            return new ModelText("", "", file.Path, text); // reported as corrupt if a class asks for it
+        return new ModelText(path, fullPath, file.Path, text);
+    }
+}

@@ -1,0 +1,34 @@
+using System.Collections.Generic;
+
+namespace QuantGen.Compiler;
+
+/// <summary>Numeric precision of the generated code (mirrors the QuantGen.Precision enum users see).</summary>
+public enum Precision
+{
+    Int8 = 0,
+    Float32 = 1,
+}
+
+/// <summary>What the generator knows about the class to fill in and how to compile the model.</summary>
+public sealed record CompilerOptions
+{
+    /// <summary>The class name, e.g. "FashionNet".</summary>
+    public string ClassName { get; init; } = "Model";
+
+    /// <summary>The namespace, or "" for the global namespace.</summary>
+    public string Namespace { get; init; } = "";
+
+    /// <summary>Declarations of containing types, outermost first (e.g. "partial class Outer"), for nested classes.</summary>
+    public IReadOnlyList<string> ContainingTypes { get; init; } = System.Array.Empty<string>();
+
+    /// <summary>The model path as the user wrote it (for comments and messages).</summary>
+    public string ModelPath { get; init; } = "model.onnx";
+
+    public Precision Precision { get; init; } = Precision.Int8;
+
+    /// <summary>Prefix of generated file names; unique per class.</summary>
+    public string HintPrefix { get; init; } = "Model";
+
+    /// <summary>Weight bytes per generated file before it is split (keeps each file's compile memory bounded).</summary>
+    public int WeightBytesPerFile { get; init; } = 4 * 1024 * 1024;
+}

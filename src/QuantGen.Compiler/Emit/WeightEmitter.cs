@@ -1,0 +1,125 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text;
+using QuantGen.Compiler.Ir;
+
+namespace QuantGen.Compiler.Emit;
+
+/// <summary>
+/// Writes constant tensors as members of a nested <c>Weights</c> class. Each tensor is stored as little-endian
+/// bytes packed eight to a <c>ulong</c> literal (the encoding that keeps megabytes of data fast to compile, see
+/// design.md) and read through <c>MemoryMarshal.Cast</c>: the data sits in the assembly's data section and
+/// reading it allocates nothing.
+/// </summary>
+public sealed class WeightEmitter
+{
+    private readonly List<(string Member, string Comment, Tensor Tensor)> _members = new();
+    private readonly Dictionary<string, string> _byKey = new();
+    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+
+    /// <summary>Registers a tensor under a key (the value name, or a kernel's derived data) and returns its member name.</summary>
+    public string Add(string key, string comment, Tensor tensor)
+    {
+        if (_byKey.TryGetValue(key, out var existing))
+            return existing;
+        string name = CSharp.Identifier(key, "weight");
+        string unique = name;
+        for (int i = 2; !_names.Add(unique); i++)
+            unique = name + "_" + i.ToString(CultureInfo.InvariantCulture);
+        _byKey[key] = unique;
+        _members.Add((unique, comment, tensor));
+        return unique;
+    }
+
+    public int Count => _members.Count;
+
+    public long TotalBytes => _members.Sum(m => (long)m.Tensor.Length * m.Tensor.Type.ByteSize());
+
+    /// <summary>Writes the members into files of at most about <paramref name="bytesPerFile"/> bytes of data each.</summary>
+    public IEnumerable<(int Index, Action<SourceWriter> Write)> Files(int bytesPerFile)
+    {
+        var chunks = new List<List<(string Member, string Comment, Tensor Tensor)>> { new() };
+        long size = 0;
+        foreach (var m in _members)
+        {
+            long bytes = (long)m.Tensor.Length * m.Tensor.Type.ByteSize();
+            if (size > 0 && size + bytes > bytesPerFile)
+            {
+                chunks.Add(new());
+                size = 0;
+            }
+            chunks[chunks.Count - 1].Add(m);
+            size += bytes;
+        }
+        for (int i = 0; i < chunks.Count; i++)
+        {
+            var chunk = chunks[i];
+            yield return (i, w =>
+            {
+                foreach (var m in chunk)
+                    WriteMember(w, m.Member, m.Comment, m.Tensor);
+            });
+        }
+    }
+
+    private static void WriteMember(SourceWriter w, string member, string comment, Tensor tensor)
+    {
+        string type = tensor.Type.CSharpName();
+        var bytes = ToBytes(tensor);
+        int words = (bytes.Length + 7) / 8;
+        w.Line($"// {CSharp.CommentText(comment)}: {tensor.Type} {Shapes.Format(tensor.Shape)}, {bytes.Length} bytes.");
+        w.Line($"internal static ReadOnlySpan<{type}> {member} => MemoryMarshal.Cast<ulong, {type}>({member}_Data).Slice(0, {tensor.Length});");
+        if (words == 0)
+        {
+            w.Line($"private static ReadOnlySpan<ulong> {member}_Data => default;");
+            w.Line();
+            return;
+        }
+        w.Line($"private static ReadOnlySpan<ulong> {member}_Data => new ulong[]");
+        w.Line("{");
+        w.Indent();
+        var line = new StringBuilder();
+        for (int i = 0; i < words; i++)
+        {
+            ulong word = 0;
+            for (int b = 7; b >= 0; b--)
+            {
+                int at = i * 8 + b;
+                word = (word << 8) | (at < bytes.Length ? bytes[at] : (byte)0);
+            }
+            line.Append("0x").Append(word.ToString("X16", CultureInfo.InvariantCulture)).Append(',');
+            if (i % 8 == 7 || i == words - 1)
+            {
+                w.Line(line.ToString());
+                line.Clear();
+            }
+            else
+            {
+                line.Append(' ');
+            }
+        }
+        w.Outdent();
+        w.Line("};");
+        w.Line();
+    }
+
+    /// <summary>The tensor's elements as little-endian bytes in its own element type.</summary>
+    internal static byte[] ToBytes(Tensor t)
+    {
+        int size = t.Type.ByteSize();
+        var bytes = new byte[t.Length * size];
+        for (int i = 0; i < t.Length; i++)
+        {
+            ulong bits = t.Type switch
+            {
+                DataType.Float => (uint)BitConverter.ToInt32(BitConverter.GetBytes(t.Floats![i]), 0),
+                _ => unchecked((ulong)t.Longs![i]),
+            };
+            for (int b = 0; b < size; b++)
+                bytes[i * size + b] = (byte)(bits >> (8 * b));
+        }
+        return bytes;
+    }
+}

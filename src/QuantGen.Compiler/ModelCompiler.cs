@@ -1,0 +1,72 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Threading;
+using QuantGen.Compiler.Diagnostics;
+using QuantGen.Compiler.Emit;
+using QuantGen.Compiler.Ir;
+using QuantGen.Compiler.Onnx;
+using QuantGen.Compiler.Passes;
+
+namespace QuantGen.Compiler;
+
+/// <summary>The result of compiling one model: generated files (empty on error) and diagnostics.</summary>
+public sealed record CompileResult(IReadOnlyList<GeneratedFile> Files, IReadOnlyList<ModelDiagnostic> Diagnostics);
+
+/// <summary>
+/// The model compiler's entry point. The passes, in order:
+/// import → supported-op check → shape inference with constant folding → remove Identity/Dropout →
+/// fold BatchNormalization → fuse activations → remove dead nodes → memory planning and C# emission.
+/// </summary>
+public static class ModelCompiler
+{
+    /// <summary>Imports and optimizes a model: the graph the emitter (and the reference executor) work from.</summary>
+    public static Graph Prepare(byte[] model, string modelPath, Func<string, byte[]?>? externalData = null)
+    {
+        var graph = OnnxModelReader.Read(model, modelPath, externalData);
+        CheckSupportedOperators.Run(graph);
+        ShapeInference.Run(graph);
+        RemoveIdentities.Run(graph);
+        FoldBatchNormalization.Run(graph);
+        FuseActivations.Run(graph);
+        RemoveDeadNodes.Run(graph);
+        return graph;
+    }
+
+    /// <summary>Compiles a model to C#. Never throws: every failure becomes a diagnostic.</summary>
+    public static CompileResult Compile(byte[] model, CompilerOptions options, Func<string, byte[]?>? externalData = null)
+    {
+        // Generated text must not depend on the build machine's culture.
+        var culture = CultureInfo.CurrentCulture;
+        try
+        {
+            CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+            if (options.Precision == Precision.Int8)
+                return Failed(DiagnosticCatalog.Int8NotAvailable.Create(options.ModelPath));
+            var graph = Prepare(model, options.ModelPath, externalData);
+            var files = new ModelEmitter(graph, options).Emit();
+            return new CompileResult(files, Array.Empty<ModelDiagnostic>());
+        }
+        catch (ModelCompileException e)
+        {
+            return new CompileResult(Array.Empty<GeneratedFile>(), e.Diagnostics);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException and not ThreadAbortException)
+        {
+            return Failed(DiagnosticCatalog.UnexpectedError.Create(options.ModelPath, e.GetType().Name + ": " + e.Message + " " + FirstFrame(e)));
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = culture;
+        }
+    }
+
+    private static CompileResult Failed(ModelDiagnostic d) => new(Array.Empty<GeneratedFile>(), new[] { d });
+
+    private static string FirstFrame(Exception e)
+    {
+        string trace = e.StackTrace ?? "";
+        int end = trace.IndexOf('\n');
+        return (end < 0 ? trace : trace.Substring(0, end)).Trim();
+    }
+}

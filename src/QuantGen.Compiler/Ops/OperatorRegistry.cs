@@ -1,0 +1,23 @@
+using System.Collections.Generic;
+using System.Linq;
+
+namespace QuantGen.Compiler.Ops;
+
+/// <summary>The supported ONNX operators (domain ai.onnx), by op_type.</summary>
+public static class OperatorRegistry
+{
+    private static readonly Dictionary<string, Operator> ByType = new Operator[]
+    {
+        new Add(), new Sub(), new Mul(), new Div(),
+        new Relu(), new LeakyRelu(), new Clip(), new Sigmoid(), new Tanh(), new HardSigmoid(), new HardSwish(),
+        new Identity(), new Dropout(), new Reshape(), new Flatten(), new Squeeze(), new Unsqueeze(),
+        new Constant(), new Shape(),
+        new Gemm(), new Conv(), new BatchNormalization(),
+        new MaxPool(), new AveragePool(), new GlobalAveragePool(), new GlobalMaxPool(),
+    }.ToDictionary(op => op.OpType);
+
+    public static Operator? Find(string domain, string opType) =>
+        domain is "" or "ai.onnx" && ByType.TryGetValue(opType, out var op) ? op : null;
+
+    public static IEnumerable<string> SupportedOps => ByType.Keys.OrderBy(k => k, System.StringComparer.Ordinal);
+}
