@@ -193,8 +193,7 @@ public sealed class ModelEmitter
         w.Line($"    => Predict({Args()}, t_workspace ??= new byte[WorkspaceBytes]);");
         w.Line();
         w.Line("/// <summary>Runs the model in caller-provided scratch memory of at least <see cref=\"WorkspaceBytes\"/> bytes.</summary>");
-        w.Line($"public static void Predict({Params(true)})");
-        using (w.Block(""))
+        using (w.Block($"public static void Predict({Params(true)})"))
         {
             foreach (var io in _inputs.Concat(_outputs))
             {

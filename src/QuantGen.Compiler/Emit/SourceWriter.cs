@@ -23,10 +23,11 @@ public sealed class SourceWriter
             Line(line.TrimEnd('\r'));
     }
 
-    /// <summary>Writes <paramref name="header"/> and an opening brace; disposing the result writes the closing brace.</summary>
+    /// <summary>Writes <paramref name="header"/> (unless empty) and an opening brace; disposing the result writes the closing brace.</summary>
     public IDisposable Block(string header, string closing = "}")
     {
-        Line(header);
+        if (header.Length > 0)
+            Line(header);
         Line("{");
         _indent++;
         return new Closer(this, closing);
