@@ -55,7 +55,7 @@ public sealed partial class OnnxModelGenerator
             var result = ModelCompiler.Compile(payload.Model, options, location => external.TryGetValue(location, out var bytes) ? bytes : null);
             return new GenerationResult(
                 new EquatableArray<GeneratedSource>(result.Files.Select(f => new GeneratedSource(f.HintName, f.Source))),
-                new EquatableArray<DiagnosticInfo>(result.Diagnostics.Select(d => new DiagnosticInfo(d.Id, d.Message, request.Location, payload.FullPath))));
+                new EquatableArray<DiagnosticInfo>(result.Diagnostics.Select(d => new DiagnosticInfo(d.Id, d.Message, request.Location, PointsAtAttribute(d.Id) ? null : payload.FullPath))));
         }
         catch (OperationCanceledException)
         {
@@ -67,7 +67,14 @@ public sealed partial class OnnxModelGenerator
         }
     }
 
-    /// <summary>Exact project-relative path first, then the same ignoring case, then a unique file name.</summary>
+    /// <summary>QG0010 is fixed in the attribute (Precision = ...), so it points there; other problems point into the model.</summary>
+    private static bool PointsAtAttribute(string id) => id == DiagnosticCatalog.Int8NotAvailable.Id;
+
+    /// <summary>
+    /// Exact project-relative path first, then the same ignoring case, then a unique file name. A transport file
+    /// whose header is unreadable matches by its own path (obj/.../Models/model.onnx.qgm), so it is reported as
+    /// corrupt (QG0013) rather than as missing.
+    /// </summary>
     private static List<ModelText> FindModel(string requested, ImmutableArray<ModelText> models)
     {
         string wanted = Normalize(requested);
@@ -76,7 +83,10 @@ public sealed partial class OnnxModelGenerator
         var ignoringCase = models.Where(m => string.Equals(Normalize(m.Path), wanted, StringComparison.OrdinalIgnoreCase)).ToList();
         if (ignoringCase.Count > 0) return ignoringCase;
         string fileName = wanted.Substring(wanted.LastIndexOf('/') + 1);
-        return models.Where(m => m.Path.Length > 0 && Normalize(m.Path).Substring(Normalize(m.Path).LastIndexOf('/') + 1) == fileName).ToList();
+        var byName = models.Where(m => m.Path.Length > 0 && Normalize(m.Path).Substring(Normalize(m.Path).LastIndexOf('/') + 1) == fileName).ToList();
+        if (byName.Count > 0) return byName;
+        string transportSuffix = "/" + wanted + ModelTextFormat.Extension;
+        return models.Where(m => m.Path.Length == 0 && Normalize(m.TransportPath).EndsWith(transportSuffix, StringComparison.OrdinalIgnoreCase)).ToList();
     }
 
     private static string Normalize(string path)
