@@ -1,0 +1,81 @@
+using System;
+using System.IO;
+using System.IO.Compression;
+using System.Linq;
+using System.Xml.Linq;
+using Xunit;
+
+namespace QuantGen.Package.Tests;
+
+/// <summary>What the two packages hold, and that the tool installs and runs.</summary>
+[Collection(PackageCollection.Name)]
+public class PackageContentTests
+{
+    private readonly PackedFeed _feed;
+
+    public PackageContentTests(PackedFeed feed) => _feed = feed;
+
+    [Fact]
+    public void QuantGen_package_holds_the_generator_the_task_and_the_targets_and_nothing_for_run_time()
+    {
+        using var zip = ZipFile.OpenRead(_feed.PackagePath);
+        var files = zip.Entries.Select(e => e.FullName)
+            .Where(n => !n.StartsWith("_rels/", StringComparison.Ordinal) && !n.StartsWith("package/", StringComparison.Ordinal) && n != "[Content_Types].xml")
+            .OrderBy(n => n, StringComparer.Ordinal)
+            .ToArray();
+
+        Assert.Equal(new[]
+        {
+            "QuantGen.nuspec",
+            "README.md",
+            "analyzers/dotnet/cs/Google.Protobuf.dll",
+            "analyzers/dotnet/cs/QuantGen.Compiler.dll",
+            "analyzers/dotnet/cs/QuantGen.Generator.dll",
+            "build/QuantGen.props",
+            "build/QuantGen.targets",
+            "buildTransitive/QuantGen.props",
+            "buildTransitive/QuantGen.targets",
+            "tasks/netstandard2.0/QuantGen.Build.dll",
+        }, files);
+
+        using var nuspecStream = zip.GetEntry("QuantGen.nuspec")!.Open();
+        var metadata = XDocument.Load(nuspecStream).Root!.Elements().Single(e => e.Name.LocalName == "metadata");
+        Assert.Equal("true", metadata.Elements().Single(e => e.Name.LocalName == "developmentDependency").Value);
+        Assert.DoesNotContain(metadata.Elements(), e => e.Name.LocalName == "dependencies");
+        Assert.Equal(_feed.Version, metadata.Elements().Single(e => e.Name.LocalName == "version").Value);
+    }
+
+    [Fact]
+    public void Cli_tool_installs_and_answers_version_and_help()
+    {
+        // The command a user runs with a folder feed. It cannot be combined with source mapping, so it runs
+        // outside the consumers' folder, where a nuget.config clears the sources: the feed is the only one.
+        string folder = Path.Combine(_feed.Root, "tool-install");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "nuget.config"), """
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <clear />
+              </packageSources>
+            </configuration>
+            """);
+        string toolPath = Path.Combine(folder, "tools");
+        var install = DotNet.Run(folder, _feed.Environment,
+            "tool", "install", "--tool-path", toolPath, "--add-source", _feed.Feed, "QuantGen.Cli", "--version", _feed.Version);
+        Assert.True(install.ExitCode == 0, install.ToString());
+
+        string quantgen = Path.Combine(toolPath, OperatingSystem.IsWindows() ? "quantgen.exe" : "quantgen");
+        var version = DotNet.Exec(quantgen, folder, _feed.Environment, "--version");
+        Assert.True(version.ExitCode == 0, version.ToString());
+        Assert.Equal(_feed.Version, version.Output.Trim());
+
+        var help = DotNet.Exec(quantgen, folder, _feed.Environment, "--help");
+        Assert.True(help.ExitCode == 0, help.ToString());
+        Assert.Contains("quantgen --version", help.Output, StringComparison.Ordinal);
+        Assert.Contains("later release", help.Output, StringComparison.Ordinal);
+
+        var unknown = DotNet.Exec(quantgen, folder, _feed.Environment, "calibrate");
+        Assert.NotEqual(0, unknown.ExitCode);
+    }
+}
