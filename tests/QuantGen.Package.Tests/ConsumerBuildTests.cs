@@ -2,6 +2,7 @@ using System;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using System.Runtime.InteropServices;
 using Xunit;
 
 namespace QuantGen.Package.Tests;
@@ -28,7 +29,7 @@ public class ConsumerBuildTests
 
         AssertCleanBuild(app.Build());
         Assert.True(File.Exists(Path.Combine(app.IntermediateDirectory, "quantgen", "Models", "tiny.onnx.qgm")));
-        AssertPredicts(app.Run());
+        AssertPredicts(app.Run(), Expected);
     }
 
     [Fact]
@@ -43,7 +44,31 @@ public class ConsumerBuildTests
         string qgm = Assert.Single(Directory.GetFiles(Path.Combine(app.IntermediateDirectory, "quantgen"), "*.qgm", SearchOption.AllDirectories));
         Assert.StartsWith(Path.Combine(app.IntermediateDirectory, "quantgen", "_outside"), qgm, StringComparison.Ordinal);
         Assert.Contains("#path Models/linked.onnx\n", File.ReadAllText(qgm), StringComparison.Ordinal);
-        AssertPredicts(app.Run());
+        AssertPredicts(app.Run(), Expected);
+    }
+
+    [Fact]
+    public void Model_with_external_data_builds_and_is_encoded_again_when_only_the_data_changes()
+    {
+        var app = new ConsumerProject(_feed, "external")
+            .WithProject("""<AdditionalFiles Include="Models/tiny.onnx" />""")
+            .WithFile("tiny_external.onnx", "app/Models/tiny.onnx")
+            .WithFile("tiny_external.weights", "app/Models/tiny_external.weights")
+            .WithTinyModelProgram("Models/tiny.onnx", Input);
+        string qgm = Path.Combine(app.IntermediateDirectory, "quantgen", "Models", "tiny.onnx.qgm");
+
+        AssertCleanBuild(app.Build());
+        AssertPredicts(app.Run(), Expected);
+        DateTime firstWrite = File.GetLastWriteTimeUtc(qgm);
+
+        // Doubling every weight and bias doubles the output (Relu(2z) = 2 Relu(z)), exactly in float32.
+        string weights = Path.Combine(app.ProjectDirectory, "Models", "tiny_external.weights");
+        float[] values = MemoryMarshal.Cast<byte, float>(File.ReadAllBytes(weights)).ToArray();
+        File.WriteAllBytes(weights, MemoryMarshal.AsBytes(values.Select(v => 2 * v).ToArray().AsSpan()).ToArray());
+
+        AssertCleanBuild(app.Build());
+        Assert.NotEqual(firstWrite, File.GetLastWriteTimeUtc(qgm));
+        AssertPredicts(app.Run(), Expected.Select(v => 2 * v).ToArray());
     }
 
     [Fact]
@@ -100,7 +125,7 @@ public class ConsumerBuildTests
         Assert.DoesNotContain("CS2015", build.Output, StringComparison.Ordinal);
     }
 
-    private static void AssertPredicts(CommandResult run)
+    private static void AssertPredicts(CommandResult run, float[] expected)
     {
         Assert.True(run.ExitCode == 0, run.ToString());
         string[] lines = run.Output.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
@@ -109,8 +134,8 @@ public class ConsumerBuildTests
         string outputLine = lines.Single(l => l.StartsWith("Output=", StringComparison.Ordinal));
         float[] actual = outputLine.Substring("Output=".Length).Split(' ')
             .Select(v => float.Parse(v, NumberStyles.Float, CultureInfo.InvariantCulture)).ToArray();
-        Assert.Equal(Expected.Length, actual.Length);
-        for (int i = 0; i < Expected.Length; i++)
-            Assert.True(Math.Abs(Expected[i] - actual[i]) <= 1e-6f, $"output[{i}] = {actual[i]}, expected {Expected[i]}\n{run}");
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-6f, $"output[{i}] = {actual[i]}, expected {expected[i]}\n{run}");
     }
 }
