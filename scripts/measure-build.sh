@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Measures how long a consumer project takes to build a model through the packed QuantGen package,
+# and the peak memory of the build (the compiler runs in-process: UseSharedCompilation=false).
+#   scripts/measure-build.sh MODEL.onnx [Float32|Int8]
+# Prints wall time, peak RSS, the assembly size, and runs one Predict.
+set -euo pipefail
+model=$(realpath "$1")
+precision=${2:-Float32}
+repo=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+dotnet pack "$repo/nuget/QuantGen/QuantGen.csproj" -c Release -o "$work/feed" >/dev/null
+mkdir -p "$work/app/Models"
+cp "$model" "$work/app/Models/model.onnx"
+cat > "$work/app/nuget.config" <<XML
+<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <packageSources><add key="local" value="$work/feed" /></packageSources>
+</configuration>
+XML
+cat > "$work/app/app.csproj" <<XML
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup>
+    <OutputType>Exe</OutputType>
+    <TargetFramework>net10.0</TargetFramework>
+    <RestorePackagesPath>$work/packages</RestorePackagesPath>
+  </PropertyGroup>
+  <ItemGroup>
+    <PackageReference Include="QuantGen" Version="0.1.0" />
+    <AdditionalFiles Include="Models/model.onnx" />
+  </ItemGroup>
+</Project>
+XML
+cat > "$work/app/Program.cs" <<CS
+using System;
+var input = new float[Model.InputLength];
+var output = new float[Model.OutputLength];
+var clock = System.Diagnostics.Stopwatch.StartNew();
+Model.Predict(input, output);
+Console.WriteLine(\$"first Predict: {clock.Elapsed.TotalMilliseconds:F0} ms");
+[QuantGen.OnnxModel("Models/model.onnx", Precision = QuantGen.Precision.$precision)]
+static partial class Model;
+CS
+cd "$work/app"
+dotnet restore >/dev/null
+/usr/bin/time -v dotnet build -c Release --no-restore -p:UseSharedCompilation=false -nodeReuse:false > build.log 2> time.log || { cat build.log; exit 1; }
+echo "model:        $1 ($(stat -c %s "$model") bytes)"
+echo "build time:   $(grep 'Elapsed (wall clock)' time.log | awk '{print $NF}')"
+echo "peak memory:  $(( $(grep 'Maximum resident' time.log | awk '{print $NF}') / 1024 )) MB"
+echo "assembly:     $(stat -c %s bin/Release/net10.0/app.dll) bytes"
+dotnet bin/Release/net10.0/app.dll
