@@ -41,17 +41,17 @@ public class DiagnosticTests
     {
         var model = new OnnxModelBuilder()
             .Input("x", 1, 4)
-            .Node("soft", "Softmax", new[] { "x" }, new[] { "a" })
+            .Node("nms", "NonMaxSuppression", new[] { "x" }, new[] { "a" })
             .Node("relu0", "Relu", new[] { "a" }, new[] { "b" })
-            .Node("erf", "Erf", new[] { "b" }, new[] { "c" })
+            .Node("tfidf", "TfIdfVectorizer", new[] { "b" }, new[] { "c" })
             .Node("custom", "FancyOp", new[] { "c" }, new[] { "y" }).InDomain("com.example")
             .Opset("com.example", 1)
             .Output("y", 1, 4);
 
         var diagnostics = ModelDiagnostics(model.ToBytes(), "QG0005", count: 3);
 
-        AssertMessage(diagnostics[0], "'soft'", "Softmax", "ai.onnx", "opset 13", "docs/ops.md");
-        AssertMessage(diagnostics[1], "'erf'", "Erf");
+        AssertMessage(diagnostics[0], "'nms'", "NonMaxSuppression", "ai.onnx", "opset 13", "docs/ops.md");
+        AssertMessage(diagnostics[1], "'tfidf'", "TfIdfVectorizer");
         AssertMessage(diagnostics[2], "'custom'", "FancyOp", "com.example", "only the standard ai.onnx domain");
     }
 
@@ -358,6 +358,25 @@ public class DiagnosticTests
         var model = Valid().Output("nowhere");
         var d = ModelDiagnostics(model.ToBytes(), "QG0016").Single();
         AssertMessage(d, "'nowhere'", "never produced");
+    }
+
+    [Fact]
+    public void QG0017_input_with_more_than_2_to_the_31_elements()
+    {
+        var model = new OnnxModelBuilder()
+            .Input("x", 1, 1, 28, int.MaxValue)
+            .Node("relu0", "Relu", new[] { "x" }, new[] { "y" })
+            .Output("y");
+        var d = ModelDiagnostics(model.ToBytes(), "QG0017").Single();
+        AssertMessage(d, "'x'", "1x1x28x2147483647", "2^31 - 1");
+    }
+
+    [Fact]
+    public void QG0017_initializer_with_more_than_2_to_the_31_elements()
+    {
+        var model = Valid().RawInitializer("big", ElementType.Float, new long[] { 65536, 65536 }, new byte[4]);
+        var d = ModelDiagnostics(model.ToBytes(), "QG0017").Single();
+        AssertMessage(d, "'big'", "65536x65536");
     }
 
     [Fact]

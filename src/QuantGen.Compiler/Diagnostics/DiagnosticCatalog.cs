@@ -113,11 +113,16 @@ public static class DiagnosticCatalog
         "The graph of '{0}' is invalid: {1}.",
         "Check the model with onnx.checker.check_model and re-export it.");
 
+    public static readonly DiagnosticDescriptorInfo TensorTooLarge = new(
+        "QG0017", ModelDiagnosticSeverity.Error, "Tensor too large",
+        "Tensor '{0}' has the shape {1}: more than 2^31 - 1 elements, the most QuantGen can address.",
+        "Export the model with smaller fixed dimensions (for example a batch size of 1).");
+
     /// <summary>All descriptors, in id order (docs/diagnostics.md is generated from this).</summary>
     public static IReadOnlyList<DiagnosticDescriptorInfo> All { get; } = new[]
     {
         UnexpectedError, ModelNotFound, InvalidTargetClass, MalformedModel, UnsupportedOperator, InvalidAttribute,
         ShapeMismatch, FreeDimension, ExternalDataRefused, Int8NotAvailable, UnsupportedDataType, UnsupportedOpset,
-        CorruptModelText, InvalidAttributeArgument, AmbiguousModel, GraphStructure,
+        CorruptModelText, InvalidAttributeArgument, AmbiguousModel, GraphStructure, TensorTooLarge,
     };
 }

@@ -127,6 +127,14 @@ public static class OnnxModelReader
                 throw new ModelCompileException(DiagnosticCatalog.FreeDimension.Create(input.Name, param, i));
             }
         }
+        // Generated code indexes with int: an input past that would overflow every length computed from it.
+        long count = 1;
+        foreach (int d in shape)
+        {
+            count *= d;
+            if (count > int.MaxValue)
+                throw new ModelCompileException(DiagnosticCatalog.TensorTooLarge.Create(input.Name, Shapes.Format(shape)));
+        }
         return new Value(input.Name, type, shape);
     }
 

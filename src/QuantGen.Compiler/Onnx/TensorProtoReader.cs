@@ -30,7 +30,7 @@ internal static class TensorProtoReader
         {
             count *= d;
             if (count > int.MaxValue)
-                throw Malformed(modelPath, $"tensor '{name}' has more than 2^31 elements");
+                throw new ModelCompileException(DiagnosticCatalog.TensorTooLarge.Create(name, Shapes.Format(shape)));
         }
 
         byte[]? raw = proto.RawData.Length > 0 ? proto.RawData.ToByteArray() : null;

@@ -97,9 +97,10 @@ public abstract class Pool : Operator
                 else
                 {
                     // count_include_pad: the window clipped to the padded input (not to ceil_mode's overhang).
-                    w.Line($"int y0 = Math.Max(oy * {g.SY} - {g.PadTop}, -{g.PadTop}), y1 = Math.Min(oy * {g.SY} - {g.PadTop} + {(g.KH - 1) * g.DY + 1}, {g.H + g.PadBottom});");
-                    w.Line($"int x0 = Math.Max(ox * {g.SX} - {g.PadLeft}, -{g.PadLeft}), x1 = Math.Min(ox * {g.SX} - {g.PadLeft} + {(g.KW - 1) * g.DX + 1}, {g.W + g.PadRight});");
-                    w.Line($"int padded = ((y1 - y0 + {g.DY - 1}) / {g.DY}) * ((x1 - x0 + {g.DX - 1}) / {g.DX});");
+                    // wy0/wx0, not y0/x0: those are the kernel's span parameters.
+                    w.Line($"int wy0 = Math.Max(oy * {g.SY} - {g.PadTop}, -{g.PadTop}), wy1 = Math.Min(oy * {g.SY} - {g.PadTop} + {(g.KH - 1) * g.DY + 1}, {g.H + g.PadBottom});");
+                    w.Line($"int wx0 = Math.Max(ox * {g.SX} - {g.PadLeft}, -{g.PadLeft}), wx1 = Math.Min(ox * {g.SX} - {g.PadLeft} + {(g.KW - 1) * g.DX + 1}, {g.W + g.PadRight});");
+                    w.Line($"int padded = ((wy1 - wy0 + {g.DY - 1}) / {g.DY}) * ((wx1 - wx0 + {g.DX - 1}) / {g.DX});");
                     result = "acc / padded";
                 }
                 w.Line($"yp[oy * {g.OW} + ox] = {result};");
