@@ -1,0 +1,111 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading.Tasks;
+using Microsoft.CodeAnalysis;
+using QuantGen.Testing;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace QuantGen.Generator.Tests;
+
+/// <summary>
+/// The generator runs inside the compiler: damaged models must end in diagnostics or in code that compiles, never in
+/// an exception, a QG0001 "unexpected" error or a hang. The sample CNN is truncated at 100 points and has single
+/// bytes flipped at 200 points (fixed seed, so a failure reproduces).
+/// </summary>
+public class RobustnessTests
+{
+    private static readonly TimeSpan CaseTimeout = TimeSpan.FromSeconds(20);
+
+    /// <summary>Generated code is compiled for this many of the damaged models that still produce code (the rest share its shape).</summary>
+    private const int CompiledCases = 6;
+
+    private readonly ITestOutputHelper _output;
+
+    public RobustnessTests(ITestOutputHelper output) => _output = output;
+
+    private static byte[] SampleModel() =>
+        File.ReadAllBytes(Path.Combine(ModelFiles.RepoRoot, "samples", "FashionMnist", "Models", "fashion_cnn.onnx"));
+
+    [Fact]
+    public void Truncated_models_give_diagnostics_never_crashes()
+    {
+        var model = SampleModel();
+        var cases = Enumerable.Range(0, 100)
+            .Select(i => (long)model.Length * i / 100)
+            .Select(length => ($"truncated to {length} of {model.Length} bytes", model.AsSpan(0, (int)length).ToArray()));
+        Check(cases);
+    }
+
+    [Fact]
+    public void Models_with_a_flipped_byte_give_diagnostics_or_compiling_code()
+    {
+        var model = SampleModel();
+        var random = new Random(20240611);
+        var cases = new List<(string, byte[])>();
+        for (int i = 0; i < 200; i++)
+        {
+            // Spread the positions evenly, jittered, so the small header and graph are hit as well as the weights.
+            int position = (int)((long)model.Length * i / 200) + random.Next(model.Length / 200);
+            byte mask = (byte)random.Next(1, 256);
+            var damaged = (byte[])model.Clone();
+            damaged[position] ^= mask;
+            cases.Add(($"byte {position} xor 0x{mask:x2}", damaged));
+        }
+        // The header and graph structure (before the weights) are where the interesting damage is: hit them densely.
+        for (int position = 0; position < 200; position++)
+        {
+            var damaged = (byte[])model.Clone();
+            damaged[position] ^= 0xFF;
+            cases.Add(($"byte {position} xor 0xff", damaged));
+        }
+        Check(cases);
+    }
+
+    private void Check(IEnumerable<(string Name, byte[] Model)> cases)
+    {
+        var failures = new List<string>();
+        var outcomes = new Dictionary<string, int>();
+        int compiled = 0;
+        foreach (var (name, bytes) in cases)
+        {
+            var task = Task.Run(() => GeneratorHarness.RunModel(bytes));
+            GeneratorRun run;
+            try
+            {
+                if (!task.Wait(CaseTimeout))
+                {
+                    failures.Add($"{name}: no result after {CaseTimeout.TotalSeconds} s");
+                    continue;
+                }
+                run = task.Result;
+            }
+            catch (AggregateException e)
+            {
+                failures.Add($"{name}: {e.InnerException}");
+                continue;
+            }
+
+            var diagnostics = run.GeneratorDiagnostics;
+            string outcome = diagnostics.Length == 0 ? "code" : string.Join("+", diagnostics.Select(d => d.Id).Distinct().OrderBy(id => id, StringComparer.Ordinal));
+            outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
+            if (diagnostics.Any(d => d.Id == "QG0001"))
+                failures.Add($"{name}: {string.Join("; ", diagnostics.Select(d => d.GetMessage()))}");
+            else if (diagnostics.Length > 0 && run.Sources.Count > 0)
+                failures.Add($"{name}: both diagnostics and code");
+            else if (diagnostics.Length == 0 && run.Sources.Count == 0)
+                failures.Add($"{name}: neither diagnostics nor code");
+            else if (diagnostics.Length == 0 && compiled++ < CompiledCases)
+            {
+                var errors = run.OutputCompilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).Take(5).ToList();
+                if (errors.Count > 0)
+                    failures.Add($"{name}: the generated code does not compile: {string.Join("; ", errors)}");
+            }
+        }
+        foreach (var (outcome, count) in outcomes.OrderByDescending(o => o.Value))
+            _output.WriteLine($"{count,4} {outcome}");
+        Assert.True(failures.Count == 0, $"{failures.Count} damaged models broke the generator:\n" + string.Join("\n", failures.Take(30)));
+    }
+}
