@@ -26,5 +26,32 @@ public sealed class OnnxRuntimeReference : IDisposable
         return _session.OutputMetadata.Keys.Select(name => results.First(r => r.Name == name).AsTensor<float>().ToArray()).ToArray();
     }
 
+    /// <summary>
+    /// Runs the model on flat inputs of any supported element type (float[], long[], int[]), in model input order;
+    /// returns the outputs in model output order as float[], long[] or int[].
+    /// </summary>
+    public Array[] Run(IReadOnlyList<Array> inputs, IReadOnlyList<int[]> shapes)
+    {
+        var values = _session.InputNames.Select((name, i) => inputs[i] switch
+        {
+            float[] f => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<float>(f, shapes[i])),
+            long[] l => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<long>(l, shapes[i])),
+            int[] n => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<int>(n, shapes[i])),
+            _ => throw new ArgumentException($"input {i}: unsupported array type {inputs[i].GetType().Name}"),
+        }).ToList();
+        using var results = _session.Run(values);
+        return _session.OutputNames.Select(name =>
+        {
+            var r = results.First(v => v.Name == name);
+            return r.ElementType switch
+            {
+                TensorElementType.Float => (Array)r.AsTensor<float>().ToArray(),
+                TensorElementType.Int64 => r.AsTensor<long>().ToArray(),
+                TensorElementType.Int32 => r.AsTensor<int>().ToArray(),
+                var t => throw new NotSupportedException($"output '{name}' has element type {t}"),
+            };
+        }).ToArray();
+    }
+
     public void Dispose() => _session.Dispose();
 }
