@@ -14,7 +14,8 @@ public static class OperatorRegistry
         new Constant(), new Shape(),
         new Gemm(), new Conv(), new BatchNormalization(),
         new MaxPool(), new AveragePool(), new GlobalAveragePool(), new GlobalMaxPool(),
-        new MatMul(), new Softmax(), new Transpose(), new Gather(), new Concat(), new Slice(), new Pad(), new ReduceMean(),
+        new MatMul(), new Softmax(), new ReduceMean(),
+        new Transpose(), new Concat(), new Gather(), new Slice(), new Pad(),
     }.ToDictionary(op => op.OpType);
 
     public static Operator? Find(string domain, string opType) =>
