@@ -25,15 +25,17 @@ internal static class DiagnosticDescriptors
             description: d.Help,
             helpLinkUri: "https://github.com/quantgen/quantgen/blob/main/docs/diagnostics.md#" + d.Id.ToLowerInvariant()));
 
-    public static Diagnostic ToDiagnostic(DiagnosticInfo info)
+    /// <param name="attribute">Where the class's [OnnxModel] attribute is, for diagnostics that carry no location of their own.</param>
+    public static Diagnostic ToDiagnostic(DiagnosticInfo info, LocationInfo? attribute)
     {
         var descriptor = ById[info.Id];
         Location location;
+        var at = info.Location ?? attribute;
         // Problems inside the model point at the .onnx file (the user's file, not the obj/ text copy).
         if (info.ModelFullPath is { Length: > 0 } modelPath)
             location = Location.Create(modelPath, default, default);
-        else if (info.Location != null)
-            location = Location.Create(info.Location.FilePath, info.Location.Span, info.Location.LineSpan);
+        else if (at != null)
+            location = Location.Create(at.FilePath, at.Span, at.LineSpan);
         else
             location = Location.None;
         return Diagnostic.Create(descriptor, location, info.Message);

@@ -22,10 +22,16 @@ internal sealed record ModelRequest(
 /// <summary>One model file carried to the compiler as text by the build targets (see ModelTextFormat).</summary>
 internal sealed record ModelText(string Path, string FullPath, string TransportPath, string Text);
 
-/// <summary>A diagnostic to report, as plain data.</summary>
+/// <summary>
+/// A diagnostic to report, as plain data: at the model file when <paramref name="ModelFullPath"/> is set, else at
+/// <paramref name="Location"/>, else at the class's [OnnxModel] attribute.
+/// </summary>
 internal sealed record DiagnosticInfo(string Id, string Message, LocationInfo? Location, string? ModelFullPath);
 
 internal sealed record GeneratedSource(string HintName, string Text);
 
-/// <summary>What the generator adds for one class.</summary>
-internal sealed record GenerationResult(EquatableArray<GeneratedSource> Sources, EquatableArray<DiagnosticInfo> Diagnostics);
+/// <summary>What the generator adds for one class (<paramref name="FullName"/>, as in <see cref="ModelRequest"/>).</summary>
+internal sealed record GenerationResult(string FullName, EquatableArray<GeneratedSource> Sources, EquatableArray<DiagnosticInfo> Diagnostics);
+
+/// <summary>Where a class's [OnnxModel] attribute is, kept apart from the compiled result so moving it costs nothing.</summary>
+internal sealed record RequestLocation(string FullName, LocationInfo? Location);

@@ -17,18 +17,18 @@ public sealed partial class OnnxModelGenerator
         try
         {
             if (!request.IsStaticPartial)
-                return Fail(DiagnosticCatalog.InvalidTargetClass.Create(request.ClassName), request.Location);
+                return Fail(request, DiagnosticCatalog.InvalidTargetClass.Create(request.ClassName));
             if (string.IsNullOrWhiteSpace(request.ModelPath))
-                return Fail(DiagnosticCatalog.InvalidAttributeArgument.Create(request.FullName, "the model path is empty"), request.Location);
+                return Fail(request, DiagnosticCatalog.InvalidAttributeArgument.Create(request.FullName, "the model path is empty"));
 
             var matches = FindModel(request.ModelPath, models);
             if (matches.Count == 0)
             {
                 string found = models.Length == 0 ? "none" : string.Join(", ", models.Select(m => m.Path.Length > 0 ? m.Path : m.TransportPath).OrderBy(p => p, StringComparer.Ordinal));
-                return Fail(DiagnosticCatalog.ModelNotFound.Create(request.ModelPath, request.FullName, found), request.Location);
+                return Fail(request, DiagnosticCatalog.ModelNotFound.Create(request.ModelPath, request.FullName, found));
             }
             if (matches.Count > 1)
-                return Fail(DiagnosticCatalog.AmbiguousModel.Create(request.ModelPath, request.FullName, string.Join(", ", matches.Select(m => m.Path))), request.Location);
+                return Fail(request, DiagnosticCatalog.AmbiguousModel.Create(request.ModelPath, request.FullName, string.Join(", ", matches.Select(m => m.Path))));
 
             var model = matches[0];
             ModelTextFormat.Payload payload;
@@ -38,7 +38,7 @@ public sealed partial class OnnxModelGenerator
             }
             catch (FormatException e)
             {
-                return Fail(DiagnosticCatalog.CorruptModelText.Create(model.TransportPath, e.Message.TrimEnd('.')), request.Location);
+                return Fail(request, DiagnosticCatalog.CorruptModelText.Create(model.TransportPath, e.Message.TrimEnd('.')));
             }
             ct.ThrowIfCancellationRequested();
 
@@ -54,6 +54,7 @@ public sealed partial class OnnxModelGenerator
             };
             var result = ModelCompiler.Compile(payload.Model, options, location => external.TryGetValue(location, out var bytes) ? bytes : null);
             return new GenerationResult(
+                request.FullName,
                 new EquatableArray<GeneratedSource>(result.Files.Select(f => new GeneratedSource(f.HintName, f.Source))),
                 new EquatableArray<DiagnosticInfo>(result.Diagnostics.Select(d => new DiagnosticInfo(d.Id, d.Message, request.Location, PointsAtAttribute(d.Id) ? null : payload.FullPath))));
         }
@@ -63,7 +64,7 @@ public sealed partial class OnnxModelGenerator
         }
         catch (Exception e)
         {
-            return Fail(DiagnosticCatalog.UnexpectedError.Create(request.ModelPath, e.GetType().Name + ": " + e.Message), request.Location);
+            return Fail(request, DiagnosticCatalog.UnexpectedError.Create(request.ModelPath, e.GetType().Name + ": " + e.Message));
         }
     }
 
@@ -96,6 +97,7 @@ public sealed partial class OnnxModelGenerator
         return p;
     }
 
-    private static GenerationResult Fail(ModelDiagnostic d, LocationInfo? location) =>
-        new(EquatableArray<GeneratedSource>.Empty, new EquatableArray<DiagnosticInfo>(new[] { new DiagnosticInfo(d.Id, d.Message, location, null) }));
+    /// <summary>One diagnostic at the request's attribute (its location is filled in when it is reported).</summary>
+    private static GenerationResult Fail(ModelRequest request, ModelDiagnostic d) =>
+        new(request.FullName, EquatableArray<GeneratedSource>.Empty, new EquatableArray<DiagnosticInfo>(new[] { new DiagnosticInfo(d.Id, d.Message, request.Location, null) }));
 }

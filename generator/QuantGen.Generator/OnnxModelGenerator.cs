@@ -41,7 +41,11 @@ public sealed partial class OnnxModelGenerator : IIncrementalGenerator
             .WithTrackingName(Steps.ModelTexts)
             .Collect();
 
-        var results = requests.Combine(modelTexts)
+        // The model is compiled from the request without its location: lines added above the class move the
+        // attribute, and that must not recompile the model. Diagnostics that point at the attribute get the
+        // location back when they are reported.
+        var results = requests.Select(static (r, _) => r with { Location = null })
+            .Combine(modelTexts)
             .Select(static (pair, ct) => Compile(pair.Left, pair.Right, ct))
             .WithTrackingName(Steps.Results);
 
@@ -49,8 +53,17 @@ public sealed partial class OnnxModelGenerator : IIncrementalGenerator
         {
             foreach (var source in result.Sources)
                 spc.AddSource(source.HintName, SourceText.From(source.Text, System.Text.Encoding.UTF8));
-            foreach (var d in result.Diagnostics)
-                spc.ReportDiagnostic(DiagnosticDescriptors.ToDiagnostic(d));
+        });
+
+        var locations = requests.Select(static (r, _) => new RequestLocation(r.FullName, r.Location)).Collect();
+        context.RegisterSourceOutput(results.Collect().Combine(locations), static (spc, pair) =>
+        {
+            foreach (var result in pair.Left)
+            {
+                var location = pair.Right.FirstOrDefault(l => l.FullName == result.FullName)?.Location;
+                foreach (var d in result.Diagnostics)
+                    spc.ReportDiagnostic(DiagnosticDescriptors.ToDiagnostic(d, location));
+            }
         });
     }
 
