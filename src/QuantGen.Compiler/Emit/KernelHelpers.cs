@@ -33,4 +33,7 @@ public static class KernelHelpers
     };
 
     public static string Source(string name) => Sources[name];
+
+    /// <summary>Names kernels must not take (a node called "dot" would otherwise overload the helper).</summary>
+    public static IEnumerable<string> Names => Sources.Keys;
 }

@@ -104,7 +104,7 @@ public sealed class ModelEmitter
         calls = new List<KernelCall>();
         var bodies = new List<string>();
         var helpers = new SortedSet<string>(StringComparer.Ordinal);
-        var methodNames = new HashSet<string>(StringComparer.Ordinal) { "Predict", "Weights" };
+        var methodNames = new HashSet<string>(KernelHelpers.Names.Concat(new[] { "Predict", "Weights", "Slice" }), StringComparer.Ordinal);
         foreach (var node in _graph.Nodes)
         {
             var op = OperatorRegistry.Find(node.Domain, node.OpType)!;

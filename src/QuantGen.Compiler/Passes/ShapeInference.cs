@@ -22,6 +22,10 @@ public static class ShapeInference
             {
                 op.InferShapes(ctx);
             }
+            catch (System.OverflowException)
+            {
+                throw new ModelCompileException(DiagnosticCatalog.ShapeMismatch.Create(node.Name, node.OpType, "a tensor here would have more than 2^31 elements"));
+            }
             catch (System.Exception e) when (e is System.IndexOutOfRangeException or System.ArgumentOutOfRangeException)
             {
                 // Missing inputs show up as index errors in shape rules: report them as a bad node, not a crash.
