@@ -142,7 +142,8 @@ public class DiagnosticTests
         string source = "namespace Tests;\n\n" + declaration + "\n";
         var run = GeneratorHarness.Run(new[] { source }, new[] { ModelFiles.Transport(Valid().ToBytes(), ModelPath) });
         var d = AttributeDiagnostic(run, "QG0003", source);
-        AssertMessage(d, "'Model'", "static partial");
+        AssertMessage(d, "'Model'", "static partial", "Declare it as 'public static partial class Model;'");
+        Assert.DoesNotContain("{0}", d.GetMessage(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -20,11 +20,11 @@ public sealed class DiagnosticDescriptorInfo
     public string Title { get; }
     public string MessageFormat { get; }
 
-    /// <summary>How to fix it; appended to every message so the user sees it in the build output.</summary>
+    /// <summary>How to fix it; appended to every message so the user sees it in the build output. May use the message's placeholders.</summary>
     public string Help { get; }
 
     public ModelDiagnostic Create(params object[] args) =>
-        new(Id, Severity, string.Format(CultureInfo.InvariantCulture, MessageFormat, args) + " " + Help);
+        new(Id, Severity, string.Format(CultureInfo.InvariantCulture, MessageFormat + " " + Help, args));
 }
 
 /// <summary>
