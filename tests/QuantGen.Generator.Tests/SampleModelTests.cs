@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Linq;
+using FashionMnist;
 using QuantGen.Compiler;
 using QuantGen.Testing;
 using Xunit;
@@ -33,4 +34,32 @@ public class SampleModelTests
             TensorAssert.Close(expected, actual, 1e-4f);
         }
     }
+
+    /// <summary>
+    /// The sample's FP32 top-1 on real test images (the full set when dataset-fashion-mnist is installed, else the
+    /// committed 1,000) equals ONNX Runtime's, and every logit is within 1e-4 of the output's magnitude.
+    /// </summary>
+    [Fact]
+    public void Sample_top1_equals_OnnxRuntime_on_the_test_set()
+    {
+        var bytes = File.ReadAllBytes(ModelPath("fashion_cnn.onnx"));
+        var run = GeneratorHarness.RunModel(bytes);
+        Assert.Empty(run.AllDiagnostics);
+        using var model = LoadedModel.Load(run, ModelCompiler.Prepare(bytes, "fashion_cnn.onnx"));
+        using var ort = new OnnxRuntimeReference(bytes);
+        var data = FashionMnistData.LoadTest();
+
+        int oursCorrect = 0, ortCorrect = 0;
+        for (int i = 0; i < data.Count; i++)
+        {
+            var expected = ort.Run(new[] { data.Images[i] }, new[] { new[] { 1, 1, 28, 28 } })[0];
+            var actual = (float[])model.Run(data.Images[i])[0];
+            TensorAssert.Close(expected, actual, 1e-4f);
+            if (ArgMax(expected) == data.Labels[i]) ortCorrect++;
+            if (ArgMax(actual) == data.Labels[i]) oursCorrect++;
+        }
+        Assert.Equal(ortCorrect, oursCorrect);
+    }
+
+    private static int ArgMax(float[] values) => Array.IndexOf(values, values.Max());
 }
