@@ -118,11 +118,27 @@ public static class DiagnosticCatalog
         "Tensor '{0}' has the shape {1}: more than 2^31 - 1 elements, the most QuantGen can address.",
         "Export the model with smaller fixed dimensions (for example a batch size of 1).");
 
+    public static readonly DiagnosticDescriptorInfo CalibrationForAnotherModel = new(
+        "QG0018", ModelDiagnosticSeverity.Warning, "Calibration file computed for another model",
+        "The calibration file '{0}' was computed for another model (it records the model hash {1}..., but '{2}' hashes to {3}...); QuantGen ignores it and quantizes activations dynamically.",
+        "Recalibrate for this model: quantgen calibrate {2} --data X.npy --output {0} (X.npy holds representative inputs, first axis = sample).");
+
+    public static readonly DiagnosticDescriptorInfo UnreadableCalibration = new(
+        "QG0019", ModelDiagnosticSeverity.Error, "Unreadable calibration file",
+        "The calibration file '{0}' for '{2}' cannot be read: {1}.",
+        "Fix the file where the message points, or write it again with: quantgen calibrate {2} --data X.npy --output {0} (docs/calibration.md describes the format).");
+
+    public static readonly DiagnosticDescriptorInfo MissingCalibrationStatistics = new(
+        "QG0020", ModelDiagnosticSeverity.Warning, "Calibration file lacks tensors",
+        "The calibration file '{0}' has no statistics for {1} tensor(s) the quantizer needs: {2}; they are quantized dynamically.",
+        "Recalibrate with this version of QuantGen: quantgen calibrate {3} --data X.npy --output {0} (tensor names are those of QuantGen's optimized graph, which can change between versions).");
+
     /// <summary>All descriptors, in id order (docs/diagnostics.md is generated from this).</summary>
     public static IReadOnlyList<DiagnosticDescriptorInfo> All { get; } = new[]
     {
         UnexpectedError, ModelNotFound, InvalidTargetClass, MalformedModel, UnsupportedOperator, InvalidAttribute,
         ShapeMismatch, FreeDimension, ExternalDataRefused, Int8NotAvailable, UnsupportedDataType, UnsupportedOpset,
         CorruptModelText, InvalidAttributeArgument, AmbiguousModel, GraphStructure, TensorTooLarge,
+        CalibrationForAnotherModel, UnreadableCalibration, MissingCalibrationStatistics,
     };
 }
