@@ -26,6 +26,12 @@ public sealed record CompilerOptions
 
     public Precision Precision { get; init; } = Precision.Int8;
 
+    /// <summary>Calibrated [min, max] of float tensors by name, for static INT8; null when there is no calibration.</summary>
+    public IReadOnlyDictionary<string, (float Min, float Max)>? CalibrationRanges { get; init; }
+
+    /// <summary>Node names to keep in float when compiling to INT8.</summary>
+    public IReadOnlyList<string> KeepFloat { get; init; } = System.Array.Empty<string>();
+
     /// <summary>Prefix of generated file names; unique per class.</summary>
     public string HintPrefix { get; init; } = "Model";
 

@@ -41,9 +41,11 @@ public static class ModelCompiler
         try
         {
             CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-            if (options.Precision == Precision.Int8)
+            if (options.Precision == Precision.Int8 && options.CalibrationRanges == null)
                 return Failed(DiagnosticCatalog.Int8NotAvailable.Create(options.ModelPath));
             var graph = Prepare(model, options.ModelPath, externalData);
+            if (options.Precision == Precision.Int8)
+                Quantize(graph, options);
             var files = new ModelEmitter(graph, options).Emit();
             return new CompileResult(files, Array.Empty<ModelDiagnostic>());
         }
@@ -59,6 +61,19 @@ public static class ModelCompiler
         {
             CultureInfo.CurrentCulture = culture;
         }
+    }
+
+    /// <summary>The INT8 pass: integer kernels where calibration covers them, float elsewhere.</summary>
+    public static Quantization.QuantizationReport Quantize(Graph graph, CompilerOptions options)
+    {
+        var report = QuantizeGraph.Run(graph, new Quantization.QuantizationOptions
+        {
+            Ranges = options.CalibrationRanges ?? new Dictionary<string, (float, float)>(),
+            KeepFloat = options.KeepFloat,
+        });
+        // Quantize/Dequantize and the integer ops have their own shape rules; re-run them over the new graph.
+        ShapeInference.Run(graph);
+        return report;
     }
 
     private static CompileResult Failed(ModelDiagnostic d) => new(Array.Empty<GeneratedFile>(), new[] { d });

@@ -6,6 +6,8 @@ namespace QuantGen.Compiler.Emit;
 public static class KernelHelpers
 {
     public const string Dot = "Dot";
+    public const string QuantizeU8 = "QuantizeU8";
+    public const string RequantizeToU8 = "RequantizeToU8";
 
     private static readonly Dictionary<string, string> Sources = new()
     {
@@ -28,6 +30,31 @@ public static class KernelHelpers
                 for (; i < a.Length; i++)
                     sum += a[i] * b[i];
                 return sum;
+            }
+            """,
+        [QuantizeU8] = """
+            /// <summary>float to uint8: clamp(round_half_even(x / scale) + zeroPoint, 0, 255); NaN becomes the zero point.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private static byte QuantizeU8(float x, float scale, int zeroPoint)
+            {
+                float r = x / scale;
+                if (float.IsNaN(r)) return (byte)zeroPoint;
+                if (r >= 512f) return 255;
+                if (r <= -512f) return 0;
+                int q = (int)MathF.Round(r) + zeroPoint;
+                return (byte)(q < 0 ? 0 : q > 255 ? 255 : q);
+            }
+            """,
+        [RequantizeToU8] = """
+            /// <summary>
+            /// int32 accumulator to uint8: round(acc * multiplier * 2^-shift) (ties up, exact in 64 bits), plus the
+            /// zero point, clamped to [lo, hi] (the fused Relu/Clip bounds).
+            /// </summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private static byte RequantizeToU8(int acc, int multiplier, int shift, int zeroPoint, int lo, int hi)
+            {
+                int q = (int)(((long)acc * multiplier + (1L << (shift - 1))) >> shift) + zeroPoint;
+                return (byte)(q < lo ? lo : q > hi ? hi : q);
             }
             """,
     };

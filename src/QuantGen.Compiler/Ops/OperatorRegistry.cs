@@ -18,8 +18,21 @@ public static class OperatorRegistry
         new Transpose(), new Concat(), new Gather(), new Slice(), new Pad(),
     }.ToDictionary(op => op.OpType);
 
+    /// <summary>
+    /// QuantGen's own integer operators, which the quantization pass puts in place of float ones (domain
+    /// <see cref="QuantizedDomain"/>; never read from a model file).
+    /// </summary>
+    private static readonly Dictionary<string, Operator> Quantized = new Operator[]
+    {
+        new Quantized.QuantizeU8(), new Quantized.DequantizeU8(),
+        new Quantized.QConv(), new Quantized.QGemm(),
+    }.ToDictionary(op => op.OpType);
+
+    public const string QuantizedDomain = "quantgen";
+
     public static Operator? Find(string domain, string opType) =>
-        domain is "" or "ai.onnx" && ByType.TryGetValue(opType, out var op) ? op : null;
+        domain is "" or "ai.onnx" ? (ByType.TryGetValue(opType, out var op) ? op : null)
+        : domain == QuantizedDomain && Quantized.TryGetValue(opType, out var q) ? q : null;
 
     public static IEnumerable<string> SupportedOps => ByType.Keys.OrderBy(k => k, System.StringComparer.Ordinal);
 }

@@ -20,9 +20,11 @@ public abstract class Pool : Operator
 
     public override void InferShapes(ShapeContext ctx)
     {
-        ctx.RequireType(0, DataType.Float);
+        // MaxPool also runs on quantized uint8 tensors: quantization is monotonic, so max commutes with it.
+        if (IsMax) ctx.RequireType(0, DataType.Float, DataType.UInt8);
+        else ctx.RequireType(0, DataType.Float);
         var g = Read(ctx);
-        ctx.SetOutput(0, DataType.Float, g.OutputShape(g.C));
+        ctx.SetOutput(0, ctx.InputType(0), g.OutputShape(g.C));
     }
 
     public override string Describe(OpContext ctx) => Read(ctx).Describe() + (CountIncludePad(ctx) ? " count_include_pad" : "");
@@ -31,7 +33,8 @@ public abstract class Pool : Operator
     {
         var g = Read(ctx);
         bool includePad = CountIncludePad(ctx);
-        var x = ctx.Input(0).AsFloats();
+        var input = ctx.Input(0);
+        var x = input.AsFloats(); // exact for uint8 values too
         var y = new float[g.N * g.C * g.OH * g.OW];
         int o = 0;
         for (int nc = 0; nc < g.N * g.C; nc++)
@@ -58,12 +61,15 @@ public abstract class Pool : Operator
                     }
                     y[o++] = IsMax ? max : (float)(sum / (includePad ? padded : count));
                 }
-        ctx.SetOutput(0, Tensor.FromFloats(g.OutputShape(g.C), y));
+        ctx.SetOutput(0, input.Type == DataType.UInt8
+            ? Tensor.FromLongs(DataType.UInt8, g.OutputShape(g.C), Array.ConvertAll(y, v => (long)v))
+            : Tensor.FromFloats(g.OutputShape(g.C), y));
     }
 
     public override void EmitKernel(KernelContext ctx)
     {
         var g = Read(ctx);
+        bool quantized = ctx.InputType(0) == DataType.UInt8;
         bool includePad = CountIncludePad(ctx);
         var w = ctx.W;
         string x = ctx.In(0), y = ctx.Out(0);
@@ -75,7 +81,7 @@ public abstract class Pool : Operator
             using (w.Block($"for (int oy = 0; oy < {g.OH}; oy++)"))
             using (w.Block($"for (int ox = 0; ox < {g.OW}; ox++)"))
             {
-                w.Line(IsMax ? "float acc = float.NegativeInfinity;" : "float acc = 0f;");
+                w.Line(quantized ? "byte acc = 0;" : IsMax ? "float acc = float.NegativeInfinity;" : "float acc = 0f;");
                 if (!IsMax && boundsChecks) w.Line("int count = 0;");
                 using (w.Block($"for (int ky = 0; ky < {g.KH}; ky++)"))
                 {
@@ -85,8 +91,8 @@ public abstract class Pool : Operator
                     {
                         w.Line($"int ix = ox * {g.SX} + kx * {g.DX}{(g.PadLeft != 0 ? " - " + g.PadLeft : "")};");
                         if (boundsChecks) w.Line($"if ((uint)ix >= {g.W}u) continue;");
-                        w.Line($"float v = xp[iy * {g.W} + ix];");
-                        if (IsMax) w.Line("if (v > acc || float.IsNaN(v)) acc = v;");
+                        w.Line($"{(quantized ? "byte" : "float")} v = xp[iy * {g.W} + ix];");
+                        if (IsMax) w.Line(quantized ? "if (v > acc) acc = v;" : "if (v > acc || float.IsNaN(v)) acc = v;");
                         else w.Line(boundsChecks ? "acc += v; count++;" : "acc += v;");
                     }
                 }

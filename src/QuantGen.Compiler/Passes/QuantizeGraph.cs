@@ -1,0 +1,292 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using QuantGen.Compiler.Ir;
+using QuantGen.Compiler.Ops;
+using QuantGen.Compiler.Quantization;
+
+namespace QuantGen.Compiler.Passes;
+
+/// <summary>
+/// Static INT8 quantization. Each Conv, Gemm and MatMul with constant weights whose input and output have calibrated
+/// ranges becomes an integer kernel (QConv, QGemm): per-channel symmetric int8 weights, uint8 activations, int32 bias
+/// with the input zero point folded in, fixed-point requantization, and a fused Relu or Clip as clamp bounds.
+/// MaxPool and view ops follow their input into uint8 (they commute with quantization). Every other node stays float;
+/// Quantize/Dequantize nodes are placed wherever a tensor crosses between the two, and the graph's inputs and outputs
+/// stay float so the generated API does not change.
+/// </summary>
+public sealed class QuantizeGraph
+{
+    private const string QuantizedSuffix = "::u8";
+
+    private readonly Graph _graph;
+    private readonly QuantizationOptions _options;
+    private readonly QuantizationReport _report = new();
+    private readonly List<Node> _nodes = new();
+    private readonly Dictionary<string, string> _quantized = new();          // float name -> uint8 value name
+    private readonly Dictionary<string, QuantParams> _params = new();         // float name -> params of its uint8 form
+    private readonly HashSet<string> _floatAvailable = new();
+
+    private QuantizeGraph(Graph graph, QuantizationOptions options)
+    {
+        _graph = graph;
+        _options = options;
+    }
+
+    public static QuantizationReport Run(Graph graph, QuantizationOptions options)
+    {
+        var pass = new QuantizeGraph(graph, options);
+        pass.Rewrite();
+        return pass._report;
+    }
+
+    private void Rewrite()
+    {
+        _floatAvailable.UnionWith(_graph.Inputs);
+        _floatAvailable.UnionWith(_graph.Values.Values.Where(v => v.IsConstant).Select(v => v.Name));
+
+        foreach (var node in _graph.Nodes)
+        {
+            var op = OperatorRegistry.Find(node.Domain, node.OpType)!;
+            if (_options.KeepFloat.Contains(node.Name))
+            {
+                KeepFloat(node, "listed in KeepFloat");
+                continue;
+            }
+            string? reason = node.OpType switch
+            {
+                "Conv" => TryConv(node),
+                "Gemm" => TryGemm(node),
+                "MatMul" => TryMatMul(node),
+                "MaxPool" => TryFollowInput(node),
+                _ when op.IsView => TryFollowInput(node),
+                _ => "no INT8 kernel for " + node.OpType,
+            };
+            if (reason != null)
+                KeepFloat(node, reason);
+            else if (!op.IsView && node.OpType != "MaxPool")
+                _report.QuantizedNodes.Add(node.Name);
+        }
+
+        // The generated API stays float: dequantize whatever output ended up in uint8.
+        foreach (var output in _graph.Outputs)
+            Float(output);
+
+        _graph.Nodes.Clear();
+        _graph.Nodes.AddRange(_nodes);
+        _graph.RemoveUnusedValues();
+    }
+
+    private void KeepFloat(Node node, string reason)
+    {
+        for (int i = 0; i < node.Inputs.Count; i++)
+            if (node.Inputs[i].Length > 0)
+                node.Inputs[i] = Float(node.Inputs[i]);
+        _nodes.Add(node);
+        _floatAvailable.UnionWith(node.Outputs.Where(o => o.Length > 0));
+        if (node.OpType is not ("Reshape" or "Flatten" or "Squeeze" or "Unsqueeze" or "Identity" or "Dropout"))
+            _report.FloatNodes.Add((node.Name, node.OpType, reason));
+    }
+
+    /// <summary>Quantization parameters of a float tensor's uint8 form: from its producer, else from calibration.</summary>
+    private QuantParams? ParamsOf(string name)
+    {
+        if (_params.TryGetValue(name, out var p)) return p;
+        if (_options.Ranges.TryGetValue(name, out var r) && !float.IsNaN(r.Min) && !float.IsNaN(r.Max) && !float.IsInfinity(r.Min) && !float.IsInfinity(r.Max))
+            return QuantParams.FromRange(r.Min, r.Max);
+        return null;
+    }
+
+    /// <summary>The uint8 form of a tensor, quantizing it if it only exists in float.</summary>
+    private string U8(string name)
+    {
+        if (_quantized.TryGetValue(name, out var q)) return q;
+        var p = ParamsOf(name) ?? throw new InvalidOperationException($"no quantization parameters for '{name}'");
+        string qName = Unique(name + QuantizedSuffix);
+        var value = _graph[name];
+        _graph.Values[qName] = new Value(qName, DataType.UInt8, value.Shape);
+        _nodes.Add(new Node(Unique("Quantize " + name, nodeName: true), "Quantize", OperatorRegistry.QuantizedDomain, new[] { name }, new[] { qName }, QuantAttributes(p)));
+        _quantized[name] = qName;
+        _params[name] = p;
+        return qName;
+    }
+
+    /// <summary>The float form of a tensor, dequantizing it if it only exists in uint8.</summary>
+    private string Float(string name)
+    {
+        if (_floatAvailable.Contains(name)) return name;
+        var p = _params[name];
+        _nodes.Add(new Node(Unique("Dequantize " + name, nodeName: true), "Dequantize", OperatorRegistry.QuantizedDomain, new[] { _quantized[name] }, new[] { name }, QuantAttributes(p)));
+        _floatAvailable.Add(name);
+        return name;
+    }
+
+    /// <summary>Declares the uint8 output of a quantized node (the float name stays free for a Dequantize).</summary>
+    private string QuantizedOutput(string name, QuantParams p)
+    {
+        string qName = Unique(name + QuantizedSuffix);
+        _graph.Values[qName] = new Value(qName, DataType.UInt8, _graph[name].Shape);
+        _quantized[name] = qName;
+        _params[name] = p;
+        return qName;
+    }
+
+    /// <summary>MaxPool and views run on whatever form their input has; uint8 when it exists.</summary>
+    private string? TryFollowInput(Node node)
+    {
+        string input = node.Inputs[0];
+        if (!_quantized.ContainsKey(input) || node.Activation != null)
+            return "its input is float";
+        var p = _params[input];
+        var inputs = node.Inputs.ToList();
+        inputs[0] = _quantized[input];
+        _nodes.Add(new Node(node.Name, node.OpType, node.Domain, inputs, new[] { QuantizedOutput(node.Outputs[0], p) }, node.Attributes));
+        return null;
+    }
+
+    /// <summary>The clamp bounds of a fused activation in the output's uint8 domain; null when it is not a clamp.</summary>
+    private static (int Min, int Max)? ClampBounds(FusedActivation? activation, QuantParams output) => activation?.Kind switch
+    {
+        null => (0, 255),
+        ActivationKind.Relu => (output.QuantizeBound(0f), 255),
+        ActivationKind.Clip => (output.QuantizeBound(Math.Max(activation.Min, -1e30f)), output.QuantizeBound(Math.Min(activation.Max, 1e30f))),
+        _ => null,
+    };
+
+    private string? Common(Node node, out QuantParams input, out QuantParams output, out (int Min, int Max) clamp)
+    {
+        input = output = default;
+        clamp = default;
+        var pin = ParamsOf(node.Inputs[0]);
+        var pout = ParamsOf(node.Outputs[0]);
+        if (pin == null || pout == null)
+            return "no calibration statistics for its " + (pin == null ? "input" : "output");
+        var bounds = ClampBounds(node.Activation, pout.Value);
+        if (bounds == null)
+            return $"its fused {node.Activation!.Kind} is not a clamp";
+        input = pin.Value;
+        output = pout.Value;
+        clamp = bounds.Value;
+        return null;
+    }
+
+    private string? TryConv(Node node)
+    {
+        var weight = _graph[node.Inputs[1]].Constant;
+        var bias = node.HasInput(2) ? _graph[node.Inputs[2]].Constant : null;
+        if (weight == null || (node.HasInput(2) && bias == null))
+            return "its weights are computed at run time";
+        if (Common(node, out var pin, out var pout, out var clamp) is { } reason)
+            return reason;
+        int channels = weight.Shape[0];
+        Emit(node, "QConv", pin, pout, clamp, weight.AsFloats(), channels, weight.Shape, bias?.AsFloats(), node.Attributes);
+        return null;
+    }
+
+    private string? TryGemm(Node node)
+    {
+        var ctx = new ShapeContext(node, _graph);
+        var b = _graph[node.Inputs[1]].Constant;
+        var c = node.HasInput(2) ? _graph[node.Inputs[2]].Constant : null;
+        if (b == null || (node.HasInput(2) && c == null))
+            return "its weights are computed at run time";
+        if (ctx.Int("transA", 0) != 0)
+            return "transA is set";
+        int n = ctx.Int("transB", 0) != 0 ? b.Shape[0] : b.Shape[1];
+        if (c != null && !(c.Length == 1 || (c.Length == n && c.Shape[c.Shape.Length - 1] == n)))
+            return "its C input is not a per-column bias";
+        if (Common(node, out var pin, out var pout, out var clamp) is { } reason)
+            return reason;
+        float alpha = ctx.Float("alpha", 1f), beta = ctx.Float("beta", 1f);
+        var w = ctx.Int("transB", 0) != 0 ? b.AsFloats() : Gemm.Transpose(b, b.Shape[0], b.Shape[1]).Floats!;
+        if (alpha != 1f) w = Array.ConvertAll(w, v => v * alpha);
+        float[]? bias = c == null ? null : Enumerable.Range(0, n).Select(j => beta * (float)c[c.Length == 1 ? 0 : j]).ToArray();
+        Emit(node, "QGemm", pin, pout, clamp, w, n, new[] { n, w.Length / n }, bias, new Dictionary<string, NodeAttribute>());
+        return null;
+    }
+
+    private string? TryMatMul(Node node)
+    {
+        var b = _graph[node.Inputs[1]].Constant;
+        if (b == null || b.Shape.Length != 2)
+            return "its B is not a constant matrix";
+        if (_graph[node.Inputs[0]].Shape!.Length < 1)
+            return "its A is a scalar";
+        if (Common(node, out var pin, out var pout, out var clamp) is { } reason)
+            return reason;
+        int k = b.Shape[0], n = b.Shape[1];
+        var w = Gemm.Transpose(b, k, n).Floats!;
+        Emit(node, "QGemm", pin, pout, clamp, w, n, new[] { n, k }, null, new Dictionary<string, NodeAttribute>());
+        return null;
+    }
+
+    /// <summary>Quantizes weights per channel, folds bias and zero point, and adds the integer node.</summary>
+    private void Emit(Node node, string opType, QuantParams pin, QuantParams pout, (int Min, int Max) clamp,
+        float[] weights, int channels, int[] weightShape, float[]? bias, IReadOnlyDictionary<string, NodeAttribute> attributes)
+    {
+        var w = PerChannelWeights.Quantize(weights, channels);
+        var biasQ = new long[channels];
+        var multipliers = new long[channels];
+        var shifts = new long[channels];
+        for (int c = 0; c < channels; c++)
+        {
+            double accScale = (double)pin.Scale * w.Scales[c];
+            // int32 bias at the accumulator's scale, minus the input zero point's contribution z_x * Σ w.
+            double b = Math.Round((bias?[c] ?? 0f) / accScale, MidpointRounding.ToEven) - (double)pin.ZeroPoint * w.ChannelSum(c);
+            biasQ[c] = (long)Math.Max(int.MinValue, Math.Min(int.MaxValue, b));
+            var (m, s) = QuantMath.FixedPoint(accScale / pout.Scale);
+            multipliers[c] = m;
+            shifts[c] = s;
+        }
+
+        string wName = Constant(node.Name + ".weight_int8", Tensor.FromLongs(DataType.Int8, weightShape, Array.ConvertAll(w.Values, v => (long)v)));
+        string bName = Constant(node.Name + ".bias_int32", Tensor.FromLongs(DataType.Int32, new[] { channels }, biasQ));
+        string mName = Constant(node.Name + ".multiplier", Tensor.FromLongs(DataType.Int32, new[] { channels }, multipliers));
+        string sName = Constant(node.Name + ".shift", Tensor.FromLongs(DataType.Int32, new[] { channels }, shifts));
+
+        var attrs = attributes.ToDictionary(a => a.Key, a => a.Value);
+        attrs["x_zero_point"] = Int("x_zero_point", pin.ZeroPoint);
+        attrs["y_zero_point"] = Int("y_zero_point", pout.ZeroPoint);
+        attrs["y_min"] = Int("y_min", clamp.Min);
+        attrs["y_max"] = Int("y_max", clamp.Max);
+
+        string x = U8(node.Inputs[0]);
+        string y = QuantizedOutput(node.Outputs[0], pout);
+        _nodes.Add(new Node(node.Name, opType, OperatorRegistry.QuantizedDomain, new[] { x, wName, bName, mName, sName }, new[] { y }, attrs)
+        {
+            Activation = null,
+        });
+    }
+
+    private string Constant(string name, Tensor tensor)
+    {
+        name = Unique(name);
+        _graph.Values[name] = new Value(name, tensor.Type, tensor.Shape) { Constant = tensor };
+        _floatAvailable.Add(name);
+        return name;
+    }
+
+    private static NodeAttribute Int(string name, long value) => new(name, AttributeKind.Int) { Int = value };
+
+    private static Dictionary<string, NodeAttribute> QuantAttributes(QuantParams p) => new()
+    {
+        ["scale"] = new NodeAttribute("scale", AttributeKind.Float) { Float = p.Scale },
+        ["zero_point"] = Int("zero_point", p.ZeroPoint),
+    };
+
+    private readonly HashSet<string> _nodeNames = new();
+
+    private string Unique(string name, bool nodeName = false)
+    {
+        if (nodeName)
+        {
+            if (_nodeNames.Count == 0) _nodeNames.UnionWith(_graph.Nodes.Select(n => n.Name));
+            string n = name;
+            for (int i = 2; !_nodeNames.Add(n); i++) n = name + " " + i;
+            return n;
+        }
+        string v = name;
+        for (int i = 2; _graph.Values.ContainsKey(v); i++) v = name + "_" + i;
+        return v;
+    }
+}
