@@ -29,6 +29,9 @@ public sealed record CompilerOptions
     /// <summary>Calibrated [min, max] of float tensors by name, for static INT8; null when there is no calibration.</summary>
     public IReadOnlyDictionary<string, (float Min, float Max)>? CalibrationRanges { get; init; }
 
+    /// <summary>INT8 without calibration quantizes activations per call (until the generator wires it, opt-in).</summary>
+    public bool AllowDynamicQuantization { get; init; }
+
     /// <summary>Node names to keep in float when compiling to INT8.</summary>
     public IReadOnlyList<string> KeepFloat { get; init; } = System.Array.Empty<string>();
 

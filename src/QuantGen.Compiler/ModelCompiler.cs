@@ -41,7 +41,7 @@ public static class ModelCompiler
         try
         {
             CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-            if (options.Precision == Precision.Int8 && options.CalibrationRanges == null)
+            if (options.Precision == Precision.Int8 && options.CalibrationRanges == null && !options.AllowDynamicQuantization)
                 return Failed(DiagnosticCatalog.Int8NotAvailable.Create(options.ModelPath));
             var graph = Prepare(model, options.ModelPath, externalData);
             if (options.Precision == Precision.Int8)
@@ -66,11 +66,13 @@ public static class ModelCompiler
     /// <summary>The INT8 pass: integer kernels where calibration covers them, float elsewhere.</summary>
     public static Quantization.QuantizationReport Quantize(Graph graph, CompilerOptions options)
     {
-        var report = QuantizeGraph.Run(graph, new Quantization.QuantizationOptions
-        {
-            Ranges = options.CalibrationRanges ?? new Dictionary<string, (float, float)>(),
-            KeepFloat = options.KeepFloat,
-        });
+        var report = options.CalibrationRanges == null
+            ? DynamicQuantization.Run(graph, options.KeepFloat)
+            : QuantizeGraph.Run(graph, new Quantization.QuantizationOptions
+            {
+                Ranges = options.CalibrationRanges,
+                KeepFloat = options.KeepFloat,
+            });
         // Quantize/Dequantize and the integer ops have their own shape rules; re-run them over the new graph.
         ShapeInference.Run(graph);
         return report;

@@ -24,7 +24,7 @@ public static class OperatorRegistry
     /// </summary>
     private static readonly Dictionary<string, Operator> Quantized = new Operator[]
     {
-        new Quantized.QuantizeU8(), new Quantized.DequantizeU8(),
+        new Quantized.QuantizeU8(), new Quantized.DequantizeU8(), new Quantized.QuantizeDynamic(),
         new Quantized.QConv(), new Quantized.QGemm(),
     }.ToDictionary(op => op.OpType);
 

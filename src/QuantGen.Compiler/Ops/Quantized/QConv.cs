@@ -10,12 +10,22 @@ namespace QuantGen.Compiler.Ops.Quantized;
 /// Inputs: x (uint8), w (int8, M x C/group x kH x kW), bias (int32 [M], the input zero-point term already folded in),
 /// multiplier and shift (int32 [M], fixed-point s_x * s_w[c] / s_y). Attributes: Conv's own, plus x_zero_point,
 /// y_zero_point, y_min, y_max (clamp bounds: a fused Relu or Clip).
+/// <para>
+/// Dynamic mode (attribute dynamic = 1, used without calibration): the output is float instead. Inputs: x (uint8,
+/// quantized per call by QuantizeDynamic), w, bias (float [M]), weight_scale (float [M]), weight_sum (int32 [M]) and
+/// x_params (float [2]: the input's scale and zero point of this call). y = (acc - z_x * weight_sum[c]) *
+/// (s_x * weight_scale[c]) + bias[c], then the fused activation in float.
+/// </para>
 /// </summary>
 public sealed class QConv : Operator
 {
     public override string OpType => "QConv";
 
     internal readonly record struct Requant(int XZero, int YZero, int Min, int Max);
+
+    internal static bool IsDynamic(OpContext ctx) => ctx.Int("dynamic", 0) != 0;
+
+    public override bool CanFuseActivation => true;
 
     internal static Requant ReadRequant(OpContext ctx) =>
         new((int)ctx.Int("x_zero_point", 0), (int)ctx.Int("y_zero_point", 0), (int)ctx.Int("y_min", 0), (int)ctx.Int("y_max", 255));
@@ -25,14 +35,15 @@ public sealed class QConv : Operator
         ctx.RequireType(0, DataType.UInt8);
         ctx.RequireType(1, DataType.Int8);
         var p = Conv.Read(ctx);
-        ctx.SetOutput(0, DataType.UInt8, p.G.OutputShape(p.M));
+        ctx.SetOutput(0, IsDynamic(ctx) ? DataType.Float : DataType.UInt8, p.G.OutputShape(p.M));
     }
 
     public override string Describe(OpContext ctx)
     {
         var p = Conv.Read(ctx);
         var r = ReadRequant(ctx);
-        return $"{p.G.Describe()}{(p.Group == 1 ? "" : " group " + p.Group)}, uint8 x int8, zero points {r.XZero} -> {r.YZero}, clamp [{r.Min}, {r.Max}]";
+        string kernel = $"{p.G.Describe()}{(p.Group == 1 ? "" : " group " + p.Group)}, uint8 x int8";
+        return IsDynamic(ctx) ? kernel + ", float output" : $"{kernel}, zero points {r.XZero} -> {r.YZero}, clamp [{r.Min}, {r.Max}]";
     }
 
     public override void Evaluate(EvalContext ctx)
@@ -40,12 +51,16 @@ public sealed class QConv : Operator
         var p = Conv.Read(ctx);
         var g = p.G;
         var r = ReadRequant(ctx);
+        bool dynamic = IsDynamic(ctx);
         var x = ctx.Input(0).Longs!;
         var w = ctx.Input(1).Longs!;
-        var bias = ctx.Input(2).Longs!;
-        var mult = ctx.Input(3).Longs!;
-        var shift = ctx.Input(4).Longs!;
+        var epilogue = dynamic ? DynamicEpilogue.Read(ctx) : null;
+        if (epilogue != null) r = r with { XZero = epilogue.XZero };
+        var bias = dynamic ? null : ctx.Input(2).Longs!;
+        var mult = dynamic ? null : ctx.Input(3).Longs!;
+        var shift = dynamic ? null : ctx.Input(4).Longs!;
         var y = new long[g.N * p.M * g.OH * g.OW];
+        var yf = new float[y.Length];
         int o = 0;
         for (int n = 0; n < g.N; n++)
             for (int oc = 0; oc < p.M; oc++)
@@ -54,7 +69,7 @@ public sealed class QConv : Operator
                 for (int oy = 0; oy < g.OH; oy++)
                     for (int ox = 0; ox < g.OW; ox++)
                     {
-                        int acc = (int)bias[oc];
+                        int acc = dynamic ? 0 : (int)bias![oc];
                         for (int ic = 0; ic < p.Cg; ic++)
                             for (int ky = 0; ky < g.KH; ky++)
                                 for (int kx = 0; kx < g.KW; kx++)
@@ -64,10 +79,11 @@ public sealed class QConv : Operator
                                     int xv = iy < 0 || iy >= g.H || ix < 0 || ix >= g.W ? r.XZero : (int)x[((n * g.C + c0 + ic) * g.H + iy) * g.W + ix];
                                     acc += xv * (int)w[((oc * p.Cg + ic) * g.KH + ky) * g.KW + kx];
                                 }
-                        y[o++] = QuantMath.RequantizeToU8(acc, (int)mult[oc], (int)shift[oc], r.YZero, r.Min, r.Max);
+                        if (dynamic) yf[o++] = epilogue!.Apply(acc, oc, ctx.Node.Activation);
+                        else y[o++] = QuantMath.RequantizeToU8(acc, (int)mult![oc], (int)shift![oc], r.YZero, r.Min, r.Max);
                     }
             }
-        ctx.SetOutput(0, Tensor.FromLongs(DataType.UInt8, g.OutputShape(p.M), y));
+        ctx.SetOutput(0, dynamic ? Tensor.FromFloats(g.OutputShape(p.M), yf) : Tensor.FromLongs(DataType.UInt8, g.OutputShape(p.M), y));
     }
 
     public override void EmitKernel(KernelContext ctx)
@@ -76,21 +92,27 @@ public sealed class QConv : Operator
         var g = p.G;
         var r = ReadRequant(ctx);
         var w = ctx.W;
-        string x = ctx.In(0), wt = ctx.In(1), bias = ctx.In(2), mult = ctx.In(3), shift = ctx.In(4), y = ctx.Out(0);
-        string requant = ctx.Helper(KernelHelpers.RequantizeToU8);
+        bool dynamic = IsDynamic(ctx);
+        string x = ctx.In(0), wt = ctx.In(1), y = ctx.Out(0);
+        string xZero = r.XZero.ToString(System.Globalization.CultureInfo.InvariantCulture);
         int plane = g.OH * g.OW;
-        w.Line($"// uint8 x int8 -> int32 for each output pixel over {p.Cg} channels x {g.KH}x{g.KW}; padding reads the zero point {r.XZero}.");
+        if (dynamic)
+        {
+            DynamicEpilogue.EmitPreamble(ctx);
+            xZero = "zx";
+        }
+        w.Line($"// uint8 x int8 -> int32 for each output pixel over {p.Cg} channels x {g.KH}x{g.KW}; padding reads the zero point {xZero}.");
         using (w.Block($"for (int n = 0; n < {g.N}; n++)"))
         using (w.Block($"for (int oc = 0; oc < {p.M}; oc++)"))
         {
             w.Line(p.Group == 1 ? $"int xc = n * {g.C * g.H * g.W};" : $"int xc = (n * {g.C} + oc / {p.Mg} * {p.Cg}) * {g.H * g.W};");
             w.Line($"var wo = {wt}.Slice(oc * {p.Cg * g.KH * g.KW}, {p.Cg * g.KH * g.KW});");
             w.Line($"var yo = {y}.Slice((n * {p.M} + oc) * {plane}, {plane});");
-            w.Line($"int b = {bias}[oc], m = {mult}[oc], s = {shift}[oc];");
+            if (!dynamic) w.Line($"int b = {ctx.In(2)}[oc], m = {ctx.In(3)}[oc], s = {ctx.In(4)}[oc];");
             using (w.Block($"for (int oy = 0; oy < {g.OH}; oy++)"))
             using (w.Block($"for (int ox = 0; ox < {g.OW}; ox++)"))
             {
-                w.Line("int acc = b;");
+                w.Line(dynamic ? "int acc = 0;" : "int acc = b;");
                 using (w.Block($"for (int ic = 0; ic < {p.Cg}; ic++)"))
                 {
                     w.Line($"int xi = xc + ic * {g.H * g.W};");
@@ -102,12 +124,15 @@ public sealed class QConv : Operator
                         {
                             w.Line($"int ix = ox * {g.SX} + kx * {g.DX}{(g.PadLeft != 0 ? " - " + g.PadLeft : "")};");
                             string read = $"{x}[xi + iy * {g.W} + ix]";
-                            if (g.HasPadding) read = $"((uint)iy < {g.H}u && (uint)ix < {g.W}u ? {read} : {r.XZero})";
+                            if (g.HasPadding) read = $"((uint)iy < {g.H}u && (uint)ix < {g.W}u ? {read} : {xZero})";
                             w.Line($"acc += {read} * wo[wi + ky * {g.KW} + kx];");
                         }
                     }
                 }
-                w.Line($"yo[oy * {g.OW} + ox] = {requant}(acc, m, s, {r.YZero}, {r.Min}, {r.Max});");
+                if (dynamic)
+                    DynamicEpilogue.EmitStore(ctx, "yo[oy * " + g.OW + " + ox]", "acc", "oc");
+                else
+                    w.Line($"yo[oy * {g.OW} + ox] = {ctx.Helper(KernelHelpers.RequantizeToU8)}(acc, m, s, {r.YZero}, {r.Min}, {r.Max});");
             }
         }
     }

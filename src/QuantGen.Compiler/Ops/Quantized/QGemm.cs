@@ -8,11 +8,13 @@ namespace QuantGen.Compiler.Ops.Quantized;
 /// INT8 matrix product with constant weights (what Gemm and MatMul with a constant B become):
 /// y[.., n] = requantize(bias[n] + Σ_k x[.., k] * w[n, k]). Inputs: x (uint8, [..., K]), w (int8, N x K: one row per
 /// output channel), bias (int32 [N], zero-point term folded in), multiplier and shift (int32 [N]).
-/// Attributes: x_zero_point, y_zero_point, y_min, y_max.
+/// Attributes: x_zero_point, y_zero_point, y_min, y_max. In dynamic mode (dynamic = 1) the output is float and inputs
+/// 2..5 are those of <see cref="DynamicEpilogue"/>.
 /// </summary>
 public sealed class QGemm : Operator
 {
     public override string OpType => "QGemm";
+    public override bool CanFuseActivation => true;
 
     private static (int Rows, int K, int N) Dims(OpContext ctx)
     {
@@ -30,36 +32,40 @@ public sealed class QGemm : Operator
         var x = ctx.InputShape(0);
         var shape = (int[])x.Clone();
         shape[shape.Length - 1] = Dims(ctx).N;
-        ctx.SetOutput(0, DataType.UInt8, shape);
+        ctx.SetOutput(0, QConv.IsDynamic(ctx) ? DataType.Float : DataType.UInt8, shape);
     }
 
     public override string Describe(OpContext ctx)
     {
         var (rows, k, n) = Dims(ctx);
         var r = QConv.ReadRequant(ctx);
-        return $"M={rows} K={k} N={n}, uint8 x int8, zero points {r.XZero} -> {r.YZero}, clamp [{r.Min}, {r.Max}]";
+        return QConv.IsDynamic(ctx) ? $"M={rows} K={k} N={n}, uint8 x int8, float output" : $"M={rows} K={k} N={n}, uint8 x int8, zero points {r.XZero} -> {r.YZero}, clamp [{r.Min}, {r.Max}]";
     }
 
     public override void Evaluate(EvalContext ctx)
     {
         var (rows, k, n) = Dims(ctx);
         var r = QConv.ReadRequant(ctx);
+        bool dynamic = QConv.IsDynamic(ctx);
+        var epilogue = dynamic ? DynamicEpilogue.Read(ctx) : null;
         var x = ctx.Input(0).Longs!;
         var w = ctx.Input(1).Longs!;
-        var bias = ctx.Input(2).Longs!;
-        var mult = ctx.Input(3).Longs!;
-        var shift = ctx.Input(4).Longs!;
+        var bias = dynamic ? null : ctx.Input(2).Longs!;
+        var mult = dynamic ? null : ctx.Input(3).Longs!;
+        var shift = dynamic ? null : ctx.Input(4).Longs!;
         var y = new long[rows * n];
+        var yf = new float[rows * n];
         for (int m = 0; m < rows; m++)
             for (int j = 0; j < n; j++)
             {
-                int acc = (int)bias[j];
+                int acc = dynamic ? 0 : (int)bias![j];
                 for (int i = 0; i < k; i++) acc += (int)x[m * k + i] * (int)w[j * k + i];
-                y[m * n + j] = QuantMath.RequantizeToU8(acc, (int)mult[j], (int)shift[j], r.YZero, r.Min, r.Max);
+                if (dynamic) yf[m * n + j] = epilogue!.Apply(acc, j, ctx.Node.Activation);
+                else y[m * n + j] = QuantMath.RequantizeToU8(acc, (int)mult![j], (int)shift![j], r.YZero, r.Min, r.Max);
             }
         var shape = (int[])ctx.Input(0).Shape.Clone();
         shape[shape.Length - 1] = n;
-        ctx.SetOutput(0, Tensor.FromLongs(DataType.UInt8, shape, y));
+        ctx.SetOutput(0, dynamic ? Tensor.FromFloats(shape, yf) : Tensor.FromLongs(DataType.UInt8, shape, y));
     }
 
     public override void EmitKernel(KernelContext ctx)
@@ -67,8 +73,9 @@ public sealed class QGemm : Operator
         var (rows, k, n) = Dims(ctx);
         var r = QConv.ReadRequant(ctx);
         var w = ctx.W;
-        string x = ctx.In(0), wt = ctx.In(1), bias = ctx.In(2), mult = ctx.In(3), shift = ctx.In(4), y = ctx.Out(0);
-        string requant = ctx.Helper(KernelHelpers.RequantizeToU8);
+        bool dynamic = QConv.IsDynamic(ctx);
+        string x = ctx.In(0), wt = ctx.In(1), y = ctx.Out(0);
+        if (dynamic) DynamicEpilogue.EmitPreamble(ctx);
         w.Line($"// Each output: int32 dot product of a uint8 input row and an int8 weight row ({k} terms), then requantized.");
         using (w.Block($"for (int m = 0; m < {rows}; m++)"))
         {
@@ -76,9 +83,12 @@ public sealed class QGemm : Operator
             using (w.Block($"for (int n = 0; n < {n}; n++)"))
             {
                 w.Line($"var wn = {wt}.Slice(n * {k}, {k});");
-                w.Line($"int acc = {bias}[n];");
+                w.Line(dynamic ? "int acc = 0;" : $"int acc = {ctx.In(2)}[n];");
                 w.Line($"for (int i = 0; i < {k}; i++) acc += row[i] * wn[i];");
-                w.Line($"{y}[m * {n} + n] = {requant}(acc, {mult}[n], {shift}[n], {r.YZero}, {r.Min}, {r.Max});");
+                if (dynamic)
+                    DynamicEpilogue.EmitStore(ctx, $"{y}[m * {n} + n]", "acc", "n");
+                else
+                    w.Line($"{y}[m * {n} + n] = {ctx.Helper(KernelHelpers.RequantizeToU8)}(acc, {ctx.In(3)}[n], {ctx.In(4)}[n], {r.YZero}, {r.Min}, {r.Max});");
             }
         }
     }
