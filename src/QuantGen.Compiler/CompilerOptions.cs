@@ -32,6 +32,12 @@ public sealed record CompilerOptions
     /// <summary>INT8 without calibration quantizes activations per call (until the generator wires it, opt-in).</summary>
     public bool AllowDynamicQuantization { get; init; }
 
+    /// <summary>The calibration file's JSON text (see docs/calibration.md); null when there is none.</summary>
+    public string? CalibrationJson { get; init; }
+
+    /// <summary>Where the calibration file is (or was looked for), for messages and the generated header.</summary>
+    public string CalibrationPath { get; init; } = "";
+
     /// <summary>Node names to keep in float when compiling to INT8.</summary>
     public IReadOnlyList<string> KeepFloat { get; init; } = System.Array.Empty<string>();
 

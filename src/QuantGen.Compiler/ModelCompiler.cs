@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using System.Threading;
 using QuantGen.Compiler.Diagnostics;
 using QuantGen.Compiler.Emit;
@@ -41,13 +42,21 @@ public static class ModelCompiler
         try
         {
             CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-            if (options.Precision == Precision.Int8 && options.CalibrationRanges == null && !options.AllowDynamicQuantization)
+            if (options.Precision == Precision.Int8 && options.CalibrationRanges == null && options.CalibrationJson == null && !options.AllowDynamicQuantization)
                 return Failed(DiagnosticCatalog.Int8NotAvailable.Create(options.ModelPath));
+            var diagnostics = new List<ModelDiagnostic>();
             var graph = Prepare(model, options.ModelPath, externalData);
+            var header = new EmitHeader { Precision = "Float32", FloatWeightBytes = ModelEmitter.ConstantBytes(graph) };
             if (options.Precision == Precision.Int8)
-                Quantize(graph, options);
-            var files = new ModelEmitter(graph, options).Emit();
-            return new CompileResult(files, Array.Empty<ModelDiagnostic>());
+            {
+                var setup = Quantization.QuantizationSetup.Resolve(graph, model, options, diagnostics);
+                var report = Quantize(graph, options with { CalibrationRanges = setup.Ranges, KeepFloat = setup.KeepFloat.ToList() });
+                Quantization.QuantizationSetup.Report(report, options, diagnostics);
+                header.Precision = "Int8, " + setup.Description;
+                foreach (var f in report.FloatNodes) header.FloatReasons[f.Node] = f.Reason;
+            }
+            var files = new ModelEmitter(graph, options, header).Emit();
+            return new CompileResult(files, diagnostics);
         }
         catch (ModelCompileException e)
         {

@@ -130,8 +130,23 @@ public static class DiagnosticCatalog
 
     public static readonly DiagnosticDescriptorInfo MissingCalibrationStatistics = new(
         "QG0020", ModelDiagnosticSeverity.Warning, "Calibration file lacks tensors",
-        "The calibration file '{0}' has no statistics for {1} tensor(s) the quantizer needs: {2}; they are quantized dynamically.",
+        "The calibration file '{0}' has no statistics for {1} tensor(s) the quantizer needs: {2}; the nodes that read or write them stay in float.",
         "Recalibrate with this version of QuantGen: quantgen calibrate {3} --data X.npy --output {0} (tensor names are those of QuantGen's optimized graph, which can change between versions).");
+
+    public static readonly DiagnosticDescriptorInfo NoCalibration = new(
+        "QG0021", ModelDiagnosticSeverity.Warning, "No calibration: dynamic quantization",
+        "No calibration file for '{0}' (looked for '{1}'): weights are INT8 and activations are quantized on each call from their own range, which is slower and less accurate than calibrated INT8.",
+        "Compute one from representative inputs (quantgen calibrate {0} --data X.npy) and list it as an AdditionalFile, or set Precision = QuantGen.Precision.Float32.");
+
+    public static readonly DiagnosticDescriptorInfo FloatNodes = new(
+        "QG0022", ModelDiagnosticSeverity.Info, "Nodes kept in float",
+        "'{0}' runs {1} node(s) in float between dequantize and quantize steps: {2}.",
+        "Nothing to do unless accuracy or speed suffers; the generated code says why each stays float (KeepFloat, no INT8 kernel, no statistics).");
+
+    public static readonly DiagnosticDescriptorInfo UnknownKeepFloatNode = new(
+        "QG0023", ModelDiagnosticSeverity.Error, "Unknown node in KeepFloat",
+        "KeepFloat names '{0}', which is not a node of '{1}'{2}.",
+        "Use node names exactly as they appear in the ONNX file (quantgen inspect lists them).");
 
     /// <summary>All descriptors, in id order (docs/diagnostics.md is generated from this).</summary>
     public static IReadOnlyList<DiagnosticDescriptorInfo> All { get; } = new[]
@@ -140,5 +155,6 @@ public static class DiagnosticCatalog
         ShapeMismatch, FreeDimension, ExternalDataRefused, Int8NotAvailable, UnsupportedDataType, UnsupportedOpset,
         CorruptModelText, InvalidAttributeArgument, AmbiguousModel, GraphStructure, TensorTooLarge,
         CalibrationForAnotherModel, UnreadableCalibration, MissingCalibrationStatistics,
+        NoCalibration, FloatNodes, UnknownKeepFloatNode,
     };
 }

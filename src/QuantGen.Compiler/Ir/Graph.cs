@@ -23,6 +23,9 @@ public sealed class Graph
     public long IrVersion { get; }
 
     public Dictionary<string, Value> Values { get; } = new();
+
+    /// <summary>Every node name of the model file, before any pass removed or merged nodes (for KeepFloat).</summary>
+    public List<string> OriginalNodeNames { get; } = new();
     public List<Node> Nodes { get; } = new();
 
     /// <summary>Names of the runtime inputs (initializers excluded), in model order.</summary>

@@ -27,6 +27,9 @@ public sealed class Node
     /// <summary>Activation fused into this node's output by <c>FuseActivations</c>; null when none.</summary>
     public FusedActivation? Activation { get; set; }
 
+    /// <summary>Names of nodes folded or fused into this one (a BatchNormalization, an activation), for KeepFloat.</summary>
+    public HashSet<string> Absorbed { get; } = new();
+
     public bool HasInput(int index) => index < Inputs.Count && Inputs[index].Length > 0;
 
     public override string ToString() => $"{OpType} '{Name}'";

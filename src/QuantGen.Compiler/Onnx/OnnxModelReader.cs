@@ -86,6 +86,7 @@ public static class OnnxModelReader
         }
 
         graph.Nodes.AddRange(TopologicalOrder(nodes, graph, modelPath));
+        graph.OriginalNodeNames.AddRange(nodes.Select(n => n.Name));
 
         foreach (var output in proto.Output)
         {

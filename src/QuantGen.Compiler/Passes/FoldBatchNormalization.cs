@@ -28,6 +28,7 @@ public static class FoldBatchNormalization
             };
             if (!folded) continue;
             producer.Outputs[0] = bn.Outputs[0];
+            producer.Absorbed.Add(bn.Name);
             graph.Nodes.Remove(bn);
         }
         graph.RemoveUnusedValues();

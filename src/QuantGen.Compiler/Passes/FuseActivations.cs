@@ -28,6 +28,7 @@ public static class FuseActivations
             var op = (ActivationOperator)OperatorRegistry.Find(act.Domain, act.OpType)!;
             producer.Activation = op.Describe(new ShapeContext(act, graph));
             producer.Outputs[0] = act.Outputs[0];
+            producer.Absorbed.Add(act.Name);
             graph.Nodes.Remove(act);
         }
         graph.RemoveUnusedValues();
