@@ -16,8 +16,13 @@ internal sealed record ModelRequest(
     string FullName,
     string ModelPath,
     int Precision,
+    string? CalibrationPath,
+    EquatableArray<string> KeepFloat,
     bool IsStaticPartial,
     LocationInfo? Location);
+
+/// <summary>A JSON AdditionalFile: a calibration file candidate (path as the compiler sees it, usually absolute).</summary>
+internal sealed record JsonText(string Path, string Text);
 
 /// <summary>One model file carried to the compiler as text by the build targets (see ModelTextFormat).</summary>
 internal sealed record ModelText(string Path, string FullPath, string TransportPath, string Text);

@@ -12,7 +12,7 @@ namespace QuantGen.Generator;
 public sealed partial class OnnxModelGenerator
 {
     /// <summary>Finds the class's model among the carried files and runs the model compiler. Never throws.</summary>
-    private static GenerationResult Compile(ModelRequest request, ImmutableArray<ModelText> models, CancellationToken ct)
+    private static GenerationResult Compile(ModelRequest request, ImmutableArray<ModelText> models, ImmutableArray<JsonText> jsonFiles, CancellationToken ct)
     {
         try
         {
@@ -43,8 +43,18 @@ public sealed partial class OnnxModelGenerator
             ct.ThrowIfCancellationRequested();
 
             var external = payload.ExternalFiles.ToDictionary(f => f.Key, f => f.Value, StringComparer.Ordinal);
+            string calibrationPath = request.CalibrationPath ?? QuantGen.Compiler.Calibration.CalibrationFile.DefaultPathFor(payload.Path);
+            var calibration = FindCalibration(calibrationPath, request.CalibrationPath == null ? QuantGen.Compiler.Calibration.CalibrationFile.DefaultPathFor(payload.FullPath) : null, jsonFiles);
+            if (calibration.Count > 1)
+                return Fail(request, DiagnosticCatalog.AmbiguousCalibration.Create(calibrationPath, request.FullName, string.Join(", ", calibration.Select(c => c.Path))));
+            if (calibration.Count == 0 && request.CalibrationPath != null && (Precision)request.Precision == Precision.Int8)
+                return Fail(request, DiagnosticCatalog.CalibrationNotFound.Create(request.CalibrationPath, request.FullName));
             var options = new CompilerOptions
             {
+                CalibrationJson = calibration.Count == 1 ? calibration[0].Text : null,
+                CalibrationPath = calibrationPath,
+                AllowDynamicQuantization = true,
+                KeepFloat = request.KeepFloat.ToArray(),
                 ClassName = request.ClassName,
                 Namespace = request.Namespace,
                 ContainingTypes = request.ContainingTypes.ToArray(),
@@ -66,6 +76,22 @@ public sealed partial class OnnxModelGenerator
         {
             return Fail(request, DiagnosticCatalog.UnexpectedError.Create(request.ModelPath, e.GetType().Name + ": " + e.Message));
         }
+    }
+
+    /// <summary>
+    /// The calibration file: the one named by [OnnxModel(Calibration = ...)] (a project-relative path, matched as a path
+    /// suffix since AdditionalFiles arrive with full paths), else the model's own path with .calib.json.
+    /// </summary>
+    private static List<JsonText> FindCalibration(string relativePath, string? defaultFullPath, ImmutableArray<JsonText> files)
+    {
+        string wanted = Normalize(relativePath);
+        if (defaultFullPath != null)
+        {
+            var exact = files.Where(f => Normalize(f.Path) == Normalize(defaultFullPath)).ToList();
+            if (exact.Count > 0) return exact;
+        }
+        var bySuffix = files.Where(f => Normalize(f.Path) == wanted || Normalize(f.Path).EndsWith("/" + wanted, StringComparison.Ordinal)).ToList();
+        return bySuffix;
     }
 
     /// <summary>QG0010 is fixed in the attribute (Precision = ...), so it points there; other problems point into the model.</summary>

@@ -18,9 +18,17 @@ public sealed partial class OnnxModelGenerator
 
         string path = attribute.ConstructorArguments.Length == 1 && attribute.ConstructorArguments[0].Value is string p ? p : "";
         int precision = 0;
+        string? calibration = null;
+        var keepFloat = new List<string>();
         foreach (var named in attribute.NamedArguments)
+        {
             if (named.Key == "Precision" && named.Value.Value is int value)
                 precision = value;
+            else if (named.Key == "Calibration" && named.Value.Value is string c)
+                calibration = c;
+            else if (named.Key == "KeepFloat" && named.Value.Kind == TypedConstantKind.Array)
+                keepFloat.AddRange(named.Value.Values.Select(v => v.Value as string).Where(v => !string.IsNullOrEmpty(v))!);
+        }
 
         bool isStaticPartial = symbol.IsStatic && syntax.Modifiers.Any(m => m.IsKind(SyntaxKind.PartialKeyword));
         var containing = new List<string>();
@@ -43,6 +51,8 @@ public sealed partial class OnnxModelGenerator
             symbol.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat).Replace("global::", ""),
             path,
             precision,
+            calibration,
+            new EquatableArray<string>(keepFloat),
             isStaticPartial && symbol.TypeParameters.Length == 0,
             ToInfo(location));
     }

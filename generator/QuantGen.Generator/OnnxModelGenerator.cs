@@ -20,6 +20,7 @@ public sealed partial class OnnxModelGenerator : IIncrementalGenerator
     {
         public const string Requests = nameof(Requests);
         public const string ModelTexts = nameof(ModelTexts);
+        public const string JsonTexts = nameof(JsonTexts);
         public const string Results = nameof(Results);
     }
 
@@ -41,12 +42,20 @@ public sealed partial class OnnxModelGenerator : IIncrementalGenerator
             .WithTrackingName(Steps.ModelTexts)
             .Collect();
 
+        // Calibration files (and any other JSON AdditionalFiles: which one a class uses is decided per class).
+        var jsonTexts = context.AdditionalTextsProvider
+            .Where(static t => t.Path.EndsWith(".json", System.StringComparison.OrdinalIgnoreCase))
+            .Select(static (t, ct) => new JsonText(t.Path, t.GetText(ct)?.ToString() ?? ""))
+            .WithTrackingName(Steps.JsonTexts)
+            .Collect();
+
         // The model is compiled from the request without its location: lines added above the class move the
         // attribute, and that must not recompile the model. Diagnostics that point at the attribute get the
         // location back when they are reported.
         var results = requests.Select(static (r, _) => r with { Location = null })
             .Combine(modelTexts)
-            .Select(static (pair, ct) => Compile(pair.Left, pair.Right, ct))
+            .Combine(jsonTexts)
+            .Select(static (pair, ct) => Compile(pair.Left.Left, pair.Left.Right, pair.Right, ct))
             .WithTrackingName(Steps.Results);
 
         context.RegisterSourceOutput(results, static (spc, result) =>

@@ -1,5 +1,12 @@
 namespace FashionMnist;
 
-/// <summary>The sample CNN compiled by QuantGen in float32 (INT8 follows with calibration support).</summary>
+// The same ONNX file compiled twice. The INT8 class uses Models/fashion_cnn.calib.json (the default calibration
+// path: the model's with .calib.json), computed by QuantGen's calibrator over 512 training images.
+
+/// <summary>The sample CNN in INT8: per-channel int8 weights, calibrated uint8 activations.</summary>
+[QuantGen.OnnxModel("Models/fashion_cnn.onnx")]
+public static partial class FashionNet;
+
+/// <summary>The sample CNN in float32, as exported.</summary>
 [QuantGen.OnnxModel("Models/fashion_cnn.onnx", Precision = QuantGen.Precision.Float32)]
 public static partial class FashionNetFloat;

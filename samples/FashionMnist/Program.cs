@@ -9,9 +9,12 @@ Console.WriteLine($"QuantGen sample: Fashion-MNIST CNN, {data.Count} test images
 Console.WriteLine();
 
 var fp32 = Measure("FP32", (input, output) => FashionNetFloat.Predict(input, output), data);
+var int8 = Measure("INT8", (input, output) => FashionNet.Predict(input, output), data);
 Console.WriteLine($"{"model",-6} {"top-1",8} {"latency",12} {"allocated/call",16}");
-foreach (var r in new[] { fp32 })
+foreach (var r in new[] { fp32, int8 })
     Console.WriteLine($"{r.Name,-6} {r.Top1,7:P2} {r.MicrosecondsPerCall,9:F1} us {r.BytesPerCall,12:F0} B");
+Console.WriteLine();
+Console.WriteLine($"INT8 - FP32 top-1: {(int8.Top1 - fp32.Top1) * 100:+0.00;-0.00;0.00} points");
 
 static Result Measure(string name, PredictFunc predict, FashionMnistData data)
 {

@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using FashionMnist;
 using QuantGen.Compiler;
+using QuantGen.Compiler.Calibration;
 using QuantGen.Testing;
 using Xunit;
 
@@ -62,4 +63,28 @@ public class SampleModelTests
     }
 
     private static int ArgMax(float[] values) => Array.IndexOf(values, values.Max());
+
+    /// <summary>
+    /// The committed calibration files are what the in-process calibrator computes (min/max) over the committed 512
+    /// training images; a stale one is rewritten and the test fails, so commit the new file.
+    /// </summary>
+    [Theory]
+    [InlineData("fashion_cnn.onnx")]
+    [InlineData("fashion_mlp.onnx")]
+    [InlineData("fashion_resnet.onnx")]
+    public void Committed_calibration_files_are_up_to_date(string file)
+    {
+        var bytes = File.ReadAllBytes(ModelPath(file));
+        var images = FashionMnistData.FromFiles(SlicePath("train-images-idx3-ubyte.slice512.gz"), SlicePath("train-labels-idx1-ubyte.slice512.gz"));
+        string json = Calibrator.Calibrate(bytes, file, images.Images).Write();
+        string path = ModelPath(CalibrationFile.DefaultPathFor(file));
+        string committed = File.Exists(path) ? File.ReadAllText(path) : "";
+        if (committed != json)
+        {
+            File.WriteAllText(path, json);
+            Assert.Fail($"{path} was out of date; it has been rewritten: commit it.");
+        }
+    }
+
+    private static string SlicePath(string name) => Path.Combine(ModelFiles.RepoRoot, "samples", "FashionMnist", "Data", name);
 }

@@ -148,6 +148,16 @@ public static class DiagnosticCatalog
         "KeepFloat names '{0}', which is not a node of '{1}'{2}.",
         "Use node names exactly as they appear in the ONNX file (quantgen inspect lists them).");
 
+    public static readonly DiagnosticDescriptorInfo CalibrationNotFound = new(
+        "QG0024", ModelDiagnosticSeverity.Error, "Calibration file not found among AdditionalFiles",
+        "The calibration file '{0}' named by [OnnxModel] on '{1}' is not among the project's AdditionalFiles.",
+        "List it: <AdditionalFiles Include=\"{0}\" />, with the path relative to the project folder.");
+
+    public static readonly DiagnosticDescriptorInfo AmbiguousCalibration = new(
+        "QG0025", ModelDiagnosticSeverity.Error, "Ambiguous calibration path",
+        "The calibration path '{0}' of '{1}' matches several AdditionalFiles: {2}.",
+        "Give the path relative to the project folder, including its folders.");
+
     /// <summary>All descriptors, in id order (docs/diagnostics.md is generated from this).</summary>
     public static IReadOnlyList<DiagnosticDescriptorInfo> All { get; } = new[]
     {
@@ -155,6 +165,6 @@ public static class DiagnosticCatalog
         ShapeMismatch, FreeDimension, ExternalDataRefused, Int8NotAvailable, UnsupportedDataType, UnsupportedOpset,
         CorruptModelText, InvalidAttributeArgument, AmbiguousModel, GraphStructure, TensorTooLarge,
         CalibrationForAnotherModel, UnreadableCalibration, MissingCalibrationStatistics,
-        NoCalibration, FloatNodes, UnknownKeepFloatNode,
+        NoCalibration, FloatNodes, UnknownKeepFloatNode, CalibrationNotFound, AmbiguousCalibration,
     };
 }
