@@ -380,16 +380,33 @@ public class DiagnosticTests
         AssertMessage(d, "'big'", "65536x65536");
     }
 
+    /// <summary>
+    /// Reported by QuantGen.Compiler code the generator does not run yet (calibration files are not read by the
+    /// generator so far). When they are wired in, take them off this list and test them here.
+    /// </summary>
+    private static readonly string[] NotReportedByTheGeneratorYet = { "QG0018", "QG0019", "QG0020" };
+
     [Fact]
-    public void Every_catalogue_entry_is_covered_by_a_test_here_or_is_QG0001()
+    public void Every_diagnostic_the_code_reports_is_covered_by_a_test_here()
     {
+        // Entries no code uses yet (catalogued ahead of their feature) need no test until something reports them.
+        string code = string.Join("\n", new[] { "src", "generator" }
+            .SelectMany(dir => System.IO.Directory.EnumerateFiles(System.IO.Path.Combine(ModelFiles.RepoRoot, dir), "*.cs", System.IO.SearchOption.AllDirectories))
+            .Where(f => System.IO.Path.GetFileName(f) != "DiagnosticCatalog.cs" && !f.Contains("/obj/", StringComparison.Ordinal) && !f.Contains("/bin/", StringComparison.Ordinal))
+            .Select(System.IO.File.ReadAllText));
+        var reported = typeof(DiagnosticCatalog).GetFields()
+            .Where(f => f.FieldType == typeof(DiagnosticDescriptorInfo) && code.Contains("DiagnosticCatalog." + f.Name, StringComparison.Ordinal))
+            .Select(f => ((DiagnosticDescriptorInfo)f.GetValue(null)!).Id)
+            .ToList();
+        Assert.Contains("QG0005", reported);
+
         var covered = typeof(DiagnosticTests).GetMethods()
             .Select(m => m.Name)
             .Where(n => n.StartsWith("QG", StringComparison.Ordinal))
             .Select(n => n.Substring(0, 6))
             .ToHashSet();
-        var missing = DiagnosticCatalog.All.Select(d => d.Id).Where(id => id != "QG0001" && !covered.Contains(id)).ToList();
-        Assert.True(missing.Count == 0, "No test for: " + string.Join(", ", missing));
+        var missing = reported.Where(id => id != "QG0001" && !NotReportedByTheGeneratorYet.Contains(id) && !covered.Contains(id)).OrderBy(id => id, StringComparer.Ordinal).ToList();
+        Assert.True(missing.Count == 0, "No test in DiagnosticTests for: " + string.Join(", ", missing));
     }
 
     // Helpers
@@ -442,7 +459,6 @@ public class DiagnosticTests
             ModelDiagnosticSeverity.Warning => DiagnosticSeverity.Warning,
             _ => DiagnosticSeverity.Info,
         }, d.Severity);
-        Assert.Equal(DiagnosticSeverity.Error, d.Severity); // every QGxxxx so far stops the build
     }
 
     private static void AssertMessage(Diagnostic d, params string[] fragments)

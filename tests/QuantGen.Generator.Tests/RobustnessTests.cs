@@ -64,7 +64,27 @@ public class RobustnessTests
         Check(cases);
     }
 
-    private void Check(IEnumerable<(string Name, byte[] Model)> cases)
+    // Found by this test and a longer run of the same mutator (see the commit message), outside the files this suite's
+    // author may change: an empty input name ('' means omitted) where the op requires that input is a
+    // KeyNotFoundException (Ops/OpContext.cs, ShapeContext.Input); strides/dilations/kernel_shape past int range are
+    // cast to 0 (Ops/WindowGeometry.cs, DivideByZeroException); Conv weights of rank < 2 give new int[-1]
+    // (Ops/Conv.cs Read); an input and an output with the same parameter name (e.g. a graph output that is the
+    // graph input) give Predict two parameters named 'input' (Emit/ModelEmitter.cs Describe, CS0100).
+    [Fact(Skip = "QG0001 on mutated models until the Ops/ and Emit/ bugs listed above are fixed; remove Skip then.")]
+    public void Models_with_mutated_nodes_attributes_and_shapes_give_diagnostics_or_compiling_code()
+    {
+        var model = SampleModel();
+        var random = new Random(4242);
+        var cases = Enumerable.Range(0, 300).Select(i =>
+        {
+            var proto = Compiler.Onnx.Proto.ModelProto.Parser.ParseFrom(model);
+            string what = ModelMutator.Mutate(proto, random, i);
+            return ($"mutation {i}: {what}", Google.Protobuf.MessageExtensions.ToByteArray(proto));
+        }).ToList();
+        Check(cases, compileAll: true);
+    }
+
+    private void Check(IEnumerable<(string Name, byte[] Model)> cases, bool compileAll = false)
     {
         var failures = new List<string>();
         var outcomes = new Dictionary<string, int>();
@@ -97,7 +117,7 @@ public class RobustnessTests
                 failures.Add($"{name}: both diagnostics and code");
             else if (diagnostics.Length == 0 && run.Sources.Count == 0)
                 failures.Add($"{name}: neither diagnostics nor code");
-            else if (diagnostics.Length == 0 && compiled++ < CompiledCases)
+            else if (diagnostics.Length == 0 && (compileAll || compiled++ < CompiledCases))
             {
                 var errors = run.OutputCompilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).Take(5).ToList();
                 if (errors.Count > 0)
