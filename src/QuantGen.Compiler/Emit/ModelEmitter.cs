@@ -28,14 +28,14 @@ public sealed class ModelEmitter
         _graph = graph;
         _options = options;
         _header = header ?? new EmitHeader { FloatWeightBytes = ConstantBytes(graph) };
-        _inputs = Describe(graph.Inputs, "input", "InputLength");
-        _outputs = Describe(graph.Outputs, "output", "OutputLength");
+        var used = new HashSet<string> { "workspace" };
+        _inputs = Describe(graph.Inputs, "input", "InputLength", used);
+        _outputs = Describe(graph.Outputs, "output", "OutputLength", used);
     }
 
     /// <summary>Parameter and constant names: "input"/"InputLength" for a single tensor, else named after the ONNX names.</summary>
-    private List<TensorIo> Describe(List<string> names, string single, string singleLength)
+    private List<TensorIo> Describe(List<string> names, string single, string singleLength, HashSet<string> used)
     {
-        var used = new HashSet<string> { "workspace" };
         var result = new List<TensorIo>();
         foreach (var name in names)
         {

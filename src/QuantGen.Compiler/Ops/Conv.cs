@@ -19,8 +19,8 @@ public sealed class Conv : Operator
     {
         var x = ctx.InputShapeOrFail(0);
         var w = ctx.InputShapeOrFail(1);
-        if (w.Length != x.Length)
-            throw ctx.ShapeError($"the weights {Shapes.Format(w)} and the input {Shapes.Format(x)} differ in rank");
+        if (w.Length != x.Length || w.Length < 3)
+            throw ctx.ShapeError($"the weights {Shapes.Format(w)} and the input {Shapes.Format(x)} must both be N x C x spatial (rank 3 or 4)");
         var kernel = new int[w.Length - 2];
         System.Array.Copy(w, 2, kernel, 0, kernel.Length);
         var g = WindowGeometry.Read(ctx, x, kernel, allowCeil: false);

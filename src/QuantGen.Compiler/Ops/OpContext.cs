@@ -90,7 +90,12 @@ public sealed class ShapeContext : OpContext
         _graph = graph;
     }
 
-    public Value Input(int index) => _graph[Node.Inputs[index]];
+    public Value Input(int index)
+    {
+        if (!HasInput(index))
+            throw Invalid($"input {index} is required but missing");
+        return _graph[Node.Inputs[index]];
+    }
     public override int[] InputShape(int index) => Input(index).Shape!;
     public override DataType InputType(int index) => Input(index).Type;
     public override Tensor? InputConstant(int index) => HasInput(index) ? Input(index).Constant : null;

@@ -40,7 +40,12 @@ public sealed class WindowGeometry
             throw ctx.Invalid($"kernel_shape, strides, dilations and pads must have {rank}, {rank}, {rank} and {rank * 2} values for a {rank}-D window");
         if (kernelFromWeights != null && !Array.ConvertAll(kernelFromWeights, v => (long)v).AsSpan().SequenceEqual(kernel))
             throw ctx.ShapeError($"kernel_shape [{string.Join(", ", kernel)}] does not match the weights' {Shapes.Format(kernelFromWeights)}");
-        foreach (var v in kernel) if (v < 1) throw ctx.Invalid("kernel_shape values must be positive");
+        // Bounds keep every window computation inside int arithmetic.
+        const long Limit = 1 << 20;
+        foreach (var v in kernel) if (v < 1 || v > Limit) throw ctx.Invalid($"kernel_shape value {v} is not in [1, {Limit}]");
+        foreach (var v in strides) if (v > Limit) throw ctx.Invalid($"stride {v} is larger than {Limit}");
+        foreach (var v in dilations) if (v > Limit) throw ctx.Invalid($"dilation {v} is larger than {Limit}");
+        foreach (var v in pads) if (v > Limit) throw ctx.Invalid($"pad {v} is larger than {Limit}");
         foreach (var v in strides) if (v < 1) throw ctx.Invalid("strides must be positive");
         foreach (var v in dilations) if (v < 1) throw ctx.Invalid("dilations must be positive");
         foreach (var v in pads) if (v < 0) throw ctx.Invalid("pads must not be negative");
