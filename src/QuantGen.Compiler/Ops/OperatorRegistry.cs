@@ -16,6 +16,7 @@ public static class OperatorRegistry
         new MaxPool(), new AveragePool(), new GlobalAveragePool(), new GlobalMaxPool(),
         new MatMul(), new Softmax(), new ReduceMean(),
         new Transpose(), new Concat(), new Gather(), new Slice(), new Pad(),
+        new QuantizeLinear(), new DequantizeLinear(),
     }.ToDictionary(op => op.OpType);
 
     /// <summary>
@@ -26,6 +27,7 @@ public static class OperatorRegistry
     {
         new Quantized.QuantizeU8(), new Quantized.DequantizeU8(), new Quantized.QuantizeDynamic(),
         new Quantized.QConv(), new Quantized.QGemm(),
+        new Quantized.QAdd(), new Quantized.QGlobalAveragePool(), new Quantized.QAveragePool(), new Quantized.QConcat(),
     }.ToDictionary(op => op.OpType);
 
     public const string QuantizedDomain = "quantgen";

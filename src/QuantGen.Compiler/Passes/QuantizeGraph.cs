@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using QuantGen.Compiler.Ir;
 using QuantGen.Compiler.Ops;
+using QuantGen.Compiler.Ops.Quantized;
 using QuantGen.Compiler.Quantization;
 
 namespace QuantGen.Compiler.Passes;
@@ -11,9 +12,16 @@ namespace QuantGen.Compiler.Passes;
 /// Static INT8 quantization. Each Conv, Gemm and MatMul with constant weights whose input and output have calibrated
 /// ranges becomes an integer kernel (QConv, QGemm): per-channel symmetric int8 weights, uint8 activations, int32 bias
 /// with the input zero point folded in, fixed-point requantization, and a fused Relu or Clip as clamp bounds.
+/// Add of two same-shape tensors becomes QAdd, GlobalAveragePool and AveragePool become QGlobalAveragePool and
+/// QAveragePool, Concat becomes QConcat (inputs requantized into the output's parameters where they differ).
 /// MaxPool and view ops follow their input into uint8 (they commute with quantization). Every other node stays float;
 /// Quantize/Dequantize nodes are placed wherever a tensor crosses between the two, and the graph's inputs and outputs
 /// stay float so the generated API does not change.
+/// <para>
+/// QDQ models: <see cref="FoldQdq"/> runs first (unless <see cref="QuantizationOptions.FoldQdq"/> is off). The model's
+/// activation Q/DQ pairs fix their tensors' parameters (over calibration), and its int8 weights and scales are used as
+/// they are instead of being quantized again.
+/// </para>
 /// </summary>
 public sealed class QuantizeGraph
 {
@@ -26,6 +34,8 @@ public sealed class QuantizeGraph
     private readonly Dictionary<string, string> _quantized = new();          // float name -> uint8 value name
     private readonly Dictionary<string, QuantParams> _params = new();         // float name -> params of its uint8 form
     private readonly HashSet<string> _floatAvailable = new();
+    private readonly Dictionary<string, QuantParams> _fixed = new();
+    private readonly Dictionary<string, WeightHint> _hints = new();
 
     private QuantizeGraph(Graph graph, QuantizationOptions options)
     {
@@ -36,6 +46,14 @@ public sealed class QuantizeGraph
     public static QuantizationReport Run(Graph graph, QuantizationOptions options)
     {
         var pass = new QuantizeGraph(graph, options);
+        if (options.FoldQdq)
+        {
+            var facts = FoldQdq.Run(graph);
+            foreach (var kv in facts.FixedParams) pass._fixed[kv.Key] = kv.Value;
+            foreach (var kv in facts.WeightHints) pass._hints[kv.Key] = kv.Value;
+        }
+        foreach (var kv in options.FixedParams) pass._fixed[kv.Key] = kv.Value;
+        foreach (var kv in options.WeightHints) pass._hints[kv.Key] = kv.Value;
         pass.Rewrite();
         return pass._report;
     }
@@ -58,6 +76,10 @@ public sealed class QuantizeGraph
                 "Conv" => TryConv(node),
                 "Gemm" => TryGemm(node),
                 "MatMul" => TryMatMul(node),
+                "Add" => TryAdd(node),
+                "GlobalAveragePool" => TryGlobalAveragePool(node),
+                "AveragePool" => TryAveragePool(node),
+                "Concat" => TryConcat(node),
                 "MaxPool" => TryFollowInput(node),
                 _ when op.IsView => TryFollowInput(node),
                 _ => "no INT8 kernel for " + node.OpType,
@@ -88,13 +110,24 @@ public sealed class QuantizeGraph
             _report.FloatNodes.Add((node.Name, node.OpType, reason));
     }
 
-    /// <summary>Quantization parameters of a float tensor's uint8 form: from its producer, else from calibration.</summary>
+    /// <summary>
+    /// Quantization parameters of a float tensor's uint8 form: from its producer once it has one, else fixed by the model
+    /// (Q/DQ) or the options, else from calibration.
+    /// </summary>
     private QuantParams? ParamsOf(string name)
     {
         if (_params.TryGetValue(name, out var p)) return p;
+        if (Fixed(name) is { } f) return f;
         if (_options.Ranges.TryGetValue(name, out var r) && !float.IsNaN(r.Min) && !float.IsNaN(r.Max) && !float.IsInfinity(r.Min) && !float.IsInfinity(r.Max))
             return QuantParams.FromRange(r.Min, r.Max);
         return null;
+    }
+
+    private QuantParams? Fixed(string name)
+    {
+        if (!_fixed.TryGetValue(name, out var f)) return null;
+        if (!_report.FixedParamTensors.Contains(name)) _report.FixedParamTensors.Add(name);
+        return f;
     }
 
     /// <summary>The uint8 form of a tensor, quantizing it if it only exists in float.</summary>
@@ -179,7 +212,8 @@ public sealed class QuantizeGraph
         if (Common(node, out var pin, out var pout, out var clamp) is { } reason)
             return reason;
         int channels = weight.Shape[0];
-        Emit(node, "QConv", pin, pout, clamp, weight.AsFloats(), channels, weight.Shape, bias?.AsFloats(), node.Attributes);
+        var hinted = Hinted(node, node.Inputs[1], 0, null);
+        Emit(node, "QConv", pin, pout, clamp, weight.AsFloats(), channels, weight.Shape, bias?.AsFloats(), node.Attributes, hinted);
         return null;
     }
 
@@ -198,10 +232,12 @@ public sealed class QuantizeGraph
         if (Common(node, out var pin, out var pout, out var clamp) is { } reason)
             return reason;
         float alpha = ctx.Float("alpha", 1f), beta = ctx.Float("beta", 1f);
-        var w = ctx.Int("transB", 0) != 0 ? b.AsFloats() : Gemm.Transpose(b, b.Shape[0], b.Shape[1]).Floats!;
+        bool transB = ctx.Int("transB", 0) != 0;
+        var w = transB ? b.AsFloats() : Gemm.Transpose(b, b.Shape[0], b.Shape[1]).Floats!;
         if (alpha != 1f) w = Array.ConvertAll(w, v => v * alpha);
         float[]? bias = c == null ? null : Enumerable.Range(0, n).Select(j => beta * (float)c[c.Length == 1 ? 0 : j]).ToArray();
-        Emit(node, "QGemm", pin, pout, clamp, w, n, new[] { n, w.Length / n }, bias, new Dictionary<string, NodeAttribute>());
+        var hinted = Hinted(node, node.Inputs[1], transB ? 0 : 1, alpha != 1f ? "alpha scales the weights" : null);
+        Emit(node, "QGemm", pin, pout, clamp, w, n, new[] { n, w.Length / n }, bias, new Dictionary<string, NodeAttribute>(), hinted);
         return null;
     }
 
@@ -216,15 +252,161 @@ public sealed class QuantizeGraph
             return reason;
         int k = b.Shape[0], n = b.Shape[1];
         var w = Gemm.Transpose(b, k, n).Floats!;
-        Emit(node, "QGemm", pin, pout, clamp, w, n, new[] { n, k }, null, new Dictionary<string, NodeAttribute>());
+        var hinted = Hinted(node, node.Inputs[1], 1, null);
+        Emit(node, "QGemm", pin, pout, clamp, w, n, new[] { n, k }, null, new Dictionary<string, NodeAttribute>(), hinted);
         return null;
     }
 
-    /// <summary>Quantizes weights per channel, folds bias and zero point, and adds the integer node.</summary>
-    private void Emit(Node node, string opType, QuantParams pin, QuantParams pout, (int Min, int Max) clamp,
-        float[] weights, int channels, int[] weightShape, float[]? bias, IReadOnlyDictionary<string, NodeAttribute> attributes)
+    /// <summary>The uint8 parameters of a runtime float input of <paramref name="node"/>, or the reason it has none.</summary>
+    private string? InputParams(Node node, int index, out QuantParams p)
     {
-        var w = PerChannelWeights.Quantize(weights, channels);
+        p = default;
+        var v = _graph[node.Inputs[index]];
+        if (v.IsConstant) return $"its input {index} is a constant";
+        if (v.Type != DataType.Float) return $"its input {index} is {v.Type}";
+        var found = ParamsOf(v.Name);
+        if (found == null) return $"no calibration statistics for its input {index}";
+        p = found.Value;
+        return null;
+    }
+
+    private string? TryAdd(Node node)
+    {
+        var a = _graph[node.Inputs[0]];
+        var b = _graph[node.Inputs[1]];
+        if (!a.Shape!.SameAs(b.Shape!))
+            return $"its inputs broadcast ({Shapes.Format(a.Shape!)} and {Shapes.Format(b.Shape!)}; QAdd needs one shape)";
+        if (InputParams(node, 0, out var pa) is { } ra) return ra;
+        if (InputParams(node, 1, out var pb) is { } rb) return rb;
+        var py = ParamsOf(node.Outputs[0]);
+        if (py == null) return "no calibration statistics for its output";
+        var bounds = ClampBounds(node.Activation, py.Value);
+        if (bounds == null) return $"its fused {node.Activation!.Kind} is not a clamp";
+        var prm = QAdd.Compute(pa, pb, py.Value, bounds.Value.Min, bounds.Value.Max, out var reason);
+        if (prm == null) return reason;
+        var p = prm.Value;
+        var attrs = new Dictionary<string, NodeAttribute>
+        {
+            ["a_zero_point"] = Int("a_zero_point", p.AZero), ["a_multiplier"] = Int("a_multiplier", p.AMultiplier), ["a_shift"] = Int("a_shift", p.AShift),
+            ["b_zero_point"] = Int("b_zero_point", p.BZero), ["b_multiplier"] = Int("b_multiplier", p.BMultiplier), ["b_shift"] = Int("b_shift", p.BShift),
+            ["y_zero_point"] = Int("y_zero_point", p.YZero), ["y_multiplier"] = Int("y_multiplier", p.YMultiplier), ["y_shift"] = Int("y_shift", p.YShift),
+            ["y_min"] = Int("y_min", p.Min), ["y_max"] = Int("y_max", p.Max),
+        };
+        string xa = U8(a.Name), xb = U8(b.Name);
+        _nodes.Add(new Node(node.Name, "QAdd", OperatorRegistry.QuantizedDomain, new[] { xa, xb }, new[] { QuantizedOutput(node.Outputs[0], py.Value) }, attrs));
+        return null;
+    }
+
+    /// <summary>Output parameters of an averaging node: its own (fixed or calibrated), else its input's (an average stays in range).</summary>
+    private QuantParams AverageOutputParams(Node node, QuantParams input) => ParamsOf(node.Outputs[0]) ?? input;
+
+    private string? TryGlobalAveragePool(Node node)
+    {
+        if (InputParams(node, 0, out var px) is { } reason) return reason;
+        var shape = _graph[node.Inputs[0]].Shape!;
+        if (shape.Length < 3) return "its input has no spatial dimensions";
+        int nc = shape[0] * shape[1];
+        int plane = nc == 0 ? 0 : Shapes.ElementCount(shape) / nc;
+        if (plane > QGlobalAveragePool.MaxPlane) return $"its plane of {plane} elements could overflow an int32 sum";
+        if (plane == 0) return "its input is empty";
+        var py = AverageOutputParams(node, px);
+        var bounds = ClampBounds(node.Activation, py);
+        if (bounds == null) return $"its fused {node.Activation!.Kind} is not a clamp";
+        double real = (double)px.Scale / ((double)plane * py.Scale);
+        if (real >= 1 << 29) return "its output scale is too small next to its input's for 32-bit requantization";
+        var (m, s) = QAdd.FixedPointOrZero(real);
+        var attrs = new Dictionary<string, NodeAttribute>
+        {
+            ["x_zero_point"] = Int("x_zero_point", px.ZeroPoint), ["y_zero_point"] = Int("y_zero_point", py.ZeroPoint),
+            ["multiplier"] = Int("multiplier", m), ["shift"] = Int("shift", s),
+            ["y_min"] = Int("y_min", bounds.Value.Min), ["y_max"] = Int("y_max", bounds.Value.Max),
+        };
+        string x = U8(node.Inputs[0]);
+        _nodes.Add(new Node(node.Name, "QGlobalAveragePool", OperatorRegistry.QuantizedDomain, new[] { x }, new[] { QuantizedOutput(node.Outputs[0], py) }, attrs));
+        return null;
+    }
+
+    private string? TryAveragePool(Node node)
+    {
+        if (InputParams(node, 0, out var px) is { } reason) return reason;
+        var g = QAveragePool.Geometry(new ShapeContext(node, _graph));
+        int k = g.KH * g.KW;
+        if ((long)k * 255 > int.MaxValue) return "its window is so large the int32 sum could overflow";
+        var py = AverageOutputParams(node, px);
+        var bounds = ClampBounds(node.Activation, py);
+        if (bounds == null) return $"its fused {node.Activation!.Kind} is not a clamp";
+        if ((double)px.Scale / py.Scale >= 1 << 29) return "its output scale is too small next to its input's for 32-bit requantization";
+        var (mult, shifts) = QAveragePool.Tables(k, px.Scale, py.Scale);
+        var attrs = node.Attributes.ToDictionary(a => a.Key, a => a.Value);
+        attrs["x_zero_point"] = Int("x_zero_point", px.ZeroPoint);
+        attrs["y_zero_point"] = Int("y_zero_point", py.ZeroPoint);
+        attrs["y_min"] = Int("y_min", bounds.Value.Min);
+        attrs["y_max"] = Int("y_max", bounds.Value.Max);
+        attrs["multipliers"] = new NodeAttribute("multipliers", AttributeKind.Ints) { Ints = mult };
+        attrs["shifts"] = new NodeAttribute("shifts", AttributeKind.Ints) { Ints = shifts };
+        string x = U8(node.Inputs[0]);
+        _nodes.Add(new Node(node.Name, "QAveragePool", OperatorRegistry.QuantizedDomain, new[] { x }, new[] { QuantizedOutput(node.Outputs[0], py) }, attrs));
+        return null;
+    }
+
+    private string? TryConcat(Node node)
+    {
+        var inputs = new QuantParams[node.Inputs.Count];
+        for (int i = 0; i < inputs.Length; i++)
+            if (InputParams(node, i, out inputs[i]) is { } reason) return reason;
+        if (node.Activation != null) return $"a {node.Activation.Kind} is fused into it";
+        // Inputs sharing one set of parameters pass them on (plain copies); otherwise the output's own, or their union.
+        QuantParams py;
+        if (Fixed(node.Outputs[0]) is { } f) py = f;
+        else if (inputs.All(p => p == inputs[0])) py = inputs[0];
+        else py = ParamsOf(node.Outputs[0]) ?? QuantParams.FromRange(inputs.Min(p => p.Dequantize(0)), inputs.Max(p => p.Dequantize(255)));
+        if (inputs.Any(p => (double)p.Scale / py.Scale >= QConcat.MaxMultiplier))
+            return "an input's scale is too large next to the output's for 32-bit requantization";
+        var maps = inputs.Select(p => QConcat.Mapping.Between(p, py)).ToArray();
+        var attrs = new Dictionary<string, NodeAttribute>
+        {
+            ["axis"] = node.Attributes["axis"],
+            ["y_zero_point"] = Int("y_zero_point", py.ZeroPoint),
+            ["x_zero_points"] = new NodeAttribute("x_zero_points", AttributeKind.Ints) { Ints = maps.Select(m => (long)m.XZero).ToArray() },
+            ["multipliers"] = new NodeAttribute("multipliers", AttributeKind.Ints) { Ints = maps.Select(m => (long)m.Multiplier).ToArray() },
+            ["shifts"] = new NodeAttribute("shifts", AttributeKind.Ints) { Ints = maps.Select(m => (long)m.Shift).ToArray() },
+        };
+        var xs = node.Inputs.Select(U8).ToArray();
+        _nodes.Add(new Node(node.Name, "QConcat", OperatorRegistry.QuantizedDomain, xs, new[] { QuantizedOutput(node.Outputs[0], py) }, attrs));
+        return null;
+    }
+
+    /// <summary>
+    /// The model's own int8 weights for the constant <paramref name="weightName"/> with channels along
+    /// <paramref name="channelAxis"/>, when it has a usable hint; an unusable one is reported.
+    /// </summary>
+    private PerChannelWeights? Hinted(Node node, string weightName, int channelAxis, string? obstacle)
+    {
+        if (!_hints.TryGetValue(weightName, out var hint)) return null;
+        string? reason = obstacle;
+        PerChannelWeights? weights = null;
+        if (reason == null && !hint.Matches(_graph[weightName].Constant!))
+            reason = "the float weights no longer equal the model's dequantized int8 weights";
+        if (reason == null)
+        {
+            weights = hint.ToPerChannel(channelAxis);
+            if (weights == null) reason = $"the model's scales run along axis {hint.Axis}, the kernel's channels along axis {channelAxis}";
+        }
+        if (reason != null)
+        {
+            _report.IgnoredWeightHints.Add((node.Name, reason));
+            return null;
+        }
+        _report.ModelWeightNodes.Add(node.Name);
+        return weights;
+    }
+
+    /// <summary>Quantizes weights per channel (unless the model's own are given), folds bias and zero point, and adds the integer node.</summary>
+    private void Emit(Node node, string opType, QuantParams pin, QuantParams pout, (int Min, int Max) clamp,
+        float[] weights, int channels, int[] weightShape, float[]? bias, IReadOnlyDictionary<string, NodeAttribute> attributes,
+        PerChannelWeights? given = null)
+    {
+        var w = given ?? PerChannelWeights.Quantize(weights, channels);
         var biasQ = new long[channels];
         var multipliers = new long[channels];
         var shifts = new long[channels];

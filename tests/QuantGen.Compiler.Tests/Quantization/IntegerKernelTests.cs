@@ -1,0 +1,321 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using QuantGen.Compiler.Ir;
+using QuantGen.Compiler.Ops;
+using QuantGen.Compiler.Ops.Quantized;
+using QuantGen.Compiler.Quantization;
+using Xunit;
+using static QuantGen.Compiler.Tests.Quantization.QuantTestKit;
+
+namespace QuantGen.Compiler.Tests.Quantization;
+
+/// <summary>
+/// Every integer operator's generated kernel against its scalar reference (Evaluate), bit for bit, on random data and
+/// shapes chosen for their edges (size 1, odd sizes, padding, strides, groups, K not a multiple of 8...). Each test
+/// puts all its cases in one graph, so the generated code is compiled once.
+/// </summary>
+public class IntegerKernelTests
+{
+    private const string Q = OperatorRegistry.QuantizedDomain;
+
+    /// <summary>Runs every case of <paramref name="b"/> through the generated code and the reference; compares all outputs.</summary>
+    private static void CheckAll(GraphBuilder b, Func<Value, Random, Array> data, int seed = 1)
+    {
+        var graph = b.Finish();
+        var random = new Random(seed);
+        var inputs = graph.Inputs.Select(n => data(graph[n], random)).ToArray();
+        var expected = Reference(graph, inputs);
+        using var model = GeneratedModel.Emit(graph);
+        var actual = model.Run(inputs);
+        for (int i = 0; i < expected.Length; i++)
+            BitExact(expected[i], actual[i], $"output '{graph.Outputs[i]}' ({graph.Producer(graph.Outputs[i])!.OpType}, {QuantTestKit.Op(graph.Producer(graph.Outputs[i])!).Describe(new ShapeContext(graph.Producer(graph.Outputs[i])!, graph))})");
+    }
+
+    /// <summary>uint8 inputs: uniform, with some saturated rows so the extremes (0, 255) are exercised.</summary>
+    private static Array U8Data(Value v, Random random)
+    {
+        var bytes = Bytes(v.Length, random);
+        for (int i = 0; i < bytes.Length; i++)
+            if (random.Next(16) == 0) bytes[i] = random.Next(2) == 0 ? (byte)0 : (byte)255;
+        return bytes;
+    }
+
+    private static (int Multiplier, int Shift) RandomMultiplier(Random random, double lo, double hi) =>
+        QuantMath.FixedPoint(Math.Exp(Math.Log(lo) + random.NextDouble() * (Math.Log(hi) - Math.Log(lo))));
+
+    private static IEnumerable<long> RandomWeights(Random random, int count) =>
+        Enumerable.Range(0, count).Select(_ => (long)(random.Next(8) == 0 ? (random.Next(2) == 0 ? -127 : 127) : random.Next(-127, 128)));
+
+    private static void AddQConv(GraphBuilder b, Random random, int[] x, int m, int[] kernel, long[]? strides = null, long[]? pads = null,
+        long[]? dilations = null, int group = 1, bool clamp = false)
+    {
+        string name = "conv" + b.Graph.Nodes.Count;
+        string input = b.Input(name + "_x", DataType.UInt8, x);
+        int cg = x[1] / group;
+        var wShape = new[] { m, cg }.Concat(kernel).ToArray();
+        string w = b.Ints(name + "_w", DataType.Int8, wShape, RandomWeights(random, Shapes.ElementCount(wShape)));
+        string bias = b.Ints(name + "_b", DataType.Int32, new[] { m }, Enumerable.Range(0, m).Select(_ => (long)random.Next(-(1 << 20), 1 << 20)));
+        var mults = Enumerable.Range(0, m).Select(_ => RandomMultiplier(random, 1e-5, 2e-2)).ToArray();
+        string mult = b.Ints(name + "_m", DataType.Int32, new[] { m }, mults.Select(p => (long)p.Multiplier));
+        string shift = b.Ints(name + "_s", DataType.Int32, new[] { m }, mults.Select(p => (long)p.Shift));
+        var attrs = Attrs(Int("x_zero_point", random.Next(256)), Int("y_zero_point", random.Next(256)), Int("group", group),
+            Int("y_min", clamp ? random.Next(0, 100) : 0), Int("y_max", clamp ? random.Next(150, 256) : 255));
+        if (strides != null) attrs["strides"] = IntList("strides", strides);
+        if (pads != null) attrs["pads"] = IntList("pads", pads);
+        if (dilations != null) attrs["dilations"] = IntList("dilations", dilations);
+        b.Node("QConv", Q, new[] { input, w, bias, mult, shift }, attrs);
+    }
+
+    [Fact]
+    public void QConv_generated_kernel_matches_its_reference()
+    {
+        var random = new Random(42);
+        var b = new GraphBuilder();
+        AddQConv(b, random, new[] { 1, 1, 1, 1 }, 1, new[] { 1, 1 });                                                   // size 1
+        AddQConv(b, random, new[] { 1, 3, 7, 5 }, 4, new[] { 3, 3 }, pads: new long[] { 1, 1, 1, 1 }, clamp: true);         // padding
+        AddQConv(b, random, new[] { 2, 4, 9, 9 }, 6, new[] { 3, 3 }, strides: new long[] { 2, 2 }, group: 2);              // batch, stride, groups
+        AddQConv(b, random, new[] { 1, 8, 6, 6 }, 8, new[] { 3, 3 }, pads: new long[] { 1, 1, 1, 1 }, group: 8);           // depthwise
+        AddQConv(b, random, new[] { 1, 8, 5, 7 }, 16, new[] { 3, 3 }, strides: new long[] { 2, 1 }, pads: new long[] { 1, 0, 1, 2 }, group: 8); // depthwise x2
+        AddQConv(b, random, new[] { 1, 5, 11, 3 }, 3, new[] { 3, 1 }, strides: new long[] { 2, 1 }, pads: new long[] { 0, 1, 2, 0 }); // asymmetric
+        AddQConv(b, random, new[] { 1, 2, 9, 9 }, 3, new[] { 3, 3 }, dilations: new long[] { 2, 2 }, pads: new long[] { 2, 2, 2, 2 }); // dilation
+        AddQConv(b, random, new[] { 1, 3, 10 }, 5, new[] { 3 }, strides: new long[] { 2 }, pads: new long[] { 1, 1 });     // 1-D
+        AddQConv(b, random, new[] { 1, 16, 4, 4 }, 7, new[] { 1, 1 }, clamp: true);                                        // pointwise
+        AddQConv(b, random, new[] { 1, 3, 5, 5 }, 2, new[] { 5, 5 });                                                      // window = input
+        CheckAll(b, U8Data);
+    }
+
+    private static void AddQGemm(GraphBuilder b, Random random, int[] x, int n, bool clamp = false)
+    {
+        string name = "gemm" + b.Graph.Nodes.Count;
+        int k = x[x.Length - 1];
+        string input = b.Input(name + "_x", DataType.UInt8, x);
+        string w = b.Ints(name + "_w", DataType.Int8, new[] { n, k }, RandomWeights(random, n * k));
+        string bias = b.Ints(name + "_b", DataType.Int32, new[] { n }, Enumerable.Range(0, n).Select(_ => (long)random.Next(-(1 << 22), 1 << 22)));
+        var mults = Enumerable.Range(0, n).Select(_ => RandomMultiplier(random, 1e-6, 1e-2)).ToArray();
+        string mult = b.Ints(name + "_m", DataType.Int32, new[] { n }, mults.Select(p => (long)p.Multiplier));
+        string shift = b.Ints(name + "_s", DataType.Int32, new[] { n }, mults.Select(p => (long)p.Shift));
+        b.Node("QGemm", Q, new[] { input, w, bias, mult, shift }, Attrs(Int("x_zero_point", random.Next(256)), Int("y_zero_point", random.Next(256)),
+            Int("y_min", clamp ? 30 : 0), Int("y_max", clamp ? 220 : 255)));
+    }
+
+    [Fact]
+    public void QGemm_generated_kernel_matches_its_reference()
+    {
+        var random = new Random(43);
+        var b = new GraphBuilder();
+        AddQGemm(b, random, new[] { 1, 1 }, 1);
+        foreach (int k in new[] { 3, 7, 8, 9, 15, 17, 33, 64, 100 })
+            AddQGemm(b, random, new[] { 2, k }, 1 + k % 11, clamp: k % 2 == 0);
+        AddQGemm(b, random, new[] { 2, 3, 13 }, 5);   // batched rows
+        AddQGemm(b, random, new[] { 13 }, 4);          // a vector
+        CheckAll(b, U8Data);
+    }
+
+    private static void AddQAdd(GraphBuilder b, Random random, int[] shape, QuantParams pa, QuantParams pb, QuantParams py, int min = 0, int max = 255)
+    {
+        string name = "add" + b.Graph.Nodes.Count;
+        var p = QAdd.Compute(pa, pb, py, min, max, out var reason) ?? throw new InvalidOperationException(reason);
+        string a = b.Input(name + "_a", DataType.UInt8, shape), c = b.Input(name + "_b", DataType.UInt8, shape);
+        b.Node("QAdd", Q, new[] { a, c }, Attrs(
+            Int("a_zero_point", p.AZero), Int("a_multiplier", p.AMultiplier), Int("a_shift", p.AShift),
+            Int("b_zero_point", p.BZero), Int("b_multiplier", p.BMultiplier), Int("b_shift", p.BShift),
+            Int("y_zero_point", p.YZero), Int("y_multiplier", p.YMultiplier), Int("y_shift", p.YShift),
+            Int("y_min", p.Min), Int("y_max", p.Max)));
+    }
+
+    private static QuantParams RandomParams(Random random) =>
+        QuantParams.FromRange((float)(-random.NextDouble() * 8), (float)(random.NextDouble() * 8));
+
+    [Fact]
+    public void QAdd_generated_kernel_matches_its_reference()
+    {
+        var random = new Random(44);
+        var b = new GraphBuilder();
+        AddQAdd(b, random, new[] { 1 }, RandomParams(random), RandomParams(random), RandomParams(random));
+        AddQAdd(b, random, new[] { 7 }, new QuantParams(0.1f, 128), new QuantParams(0.1f, 128), new QuantParams(0.2f, 128)); // equal scales
+        AddQAdd(b, random, new[] { 2, 3, 5, 5 }, RandomParams(random), RandomParams(random), RandomParams(random));
+        AddQAdd(b, random, new[] { 1, 4, 6, 6 }, RandomParams(random), RandomParams(random), RandomParams(random), min: 90);        // fused Relu
+        AddQAdd(b, random, new[] { 1000 }, RandomParams(random), RandomParams(random), new QuantParams(0.001f, 3), 5, 250);        // saturating
+        AddQAdd(b, random, new[] { 33 }, new QuantParams(1f, 0), new QuantParams(1e-12f, 7), new QuantParams(0.5f, 100));        // b vanishes
+        AddQAdd(b, random, new[] { 17 }, new QuantParams(1e-3f, 255), new QuantParams(5f, 0), new QuantParams(0.01f, 128));       // scale ratio 5000
+        CheckAll(b, U8Data);
+    }
+
+    [Fact]
+    public void QAdd_is_close_to_the_float_sum()
+    {
+        var random = new Random(45);
+        for (int trial = 0; trial < 200; trial++)
+        {
+            var pa = RandomParams(random);
+            var pb = RandomParams(random);
+            var py = QuantParams.FromRange(pa.Dequantize(0) + pb.Dequantize(0), pa.Dequantize(255) + pb.Dequantize(255));
+            var p = QAdd.Compute(pa, pb, py, 0, 255, out _)!.Value;
+            for (int i = 0; i < 50; i++)
+            {
+                int qa = random.Next(256), qb = random.Next(256);
+                float real = pa.Dequantize(qa) + pb.Dequantize(qb);
+                double exact = real / py.Scale + py.ZeroPoint;
+                int q = p.Apply(qa, qb);
+                // The 20-bit fixed point is within a hair of the real sum: the result is one of the two nearest q.
+                Assert.True(Math.Abs(q - Math.Clamp(exact, 0, 255)) <= 0.5 + 1e-3, $"{qa} ({pa}) + {qb} ({pb}) = {real}: got {q}, exact {exact}");
+            }
+        }
+    }
+
+    [Fact]
+    public void QAdd_rejects_an_output_scale_too_small_for_fixed_point()
+    {
+        Assert.Null(QAdd.Compute(new QuantParams(1f, 0), new QuantParams(1f, 0), new QuantParams(1e-16f, 0), 0, 255, out var reason));
+        Assert.Contains("too small", reason);
+    }
+
+    private static void AddQGap(GraphBuilder b, Random random, int[] shape)
+    {
+        string name = "gap" + b.Graph.Nodes.Count;
+        string x = b.Input(name + "_x", DataType.UInt8, shape);
+        int plane = Shapes.ElementCount(shape) / (shape[0] * shape[1]);
+        var px = RandomParams(random);
+        var py = random.Next(2) == 0 ? px : RandomParams(random);
+        var (m, s) = QAdd.FixedPointOrZero(px.Scale / ((double)plane * py.Scale));
+        b.Node("QGlobalAveragePool", Q, new[] { x }, Attrs(Int("x_zero_point", px.ZeroPoint), Int("y_zero_point", py.ZeroPoint),
+            Int("multiplier", m), Int("shift", s), Int("y_min", 0), Int("y_max", 255)));
+    }
+
+    [Fact]
+    public void QGlobalAveragePool_generated_kernel_matches_its_reference()
+    {
+        var random = new Random(46);
+        var b = new GraphBuilder();
+        AddQGap(b, random, new[] { 1, 1, 1, 1 });
+        AddQGap(b, random, new[] { 2, 3, 7, 7 });
+        AddQGap(b, random, new[] { 1, 5, 13 });
+        AddQGap(b, random, new[] { 1, 4, 1, 1 });
+        AddQGap(b, random, new[] { 1, 64, 8, 8 });
+        CheckAll(b, U8Data);
+    }
+
+    [Fact]
+    public void QGlobalAveragePool_of_a_constant_plane_is_that_constant()
+    {
+        var b = new GraphBuilder();
+        var (m, s) = QuantMath.FixedPoint(1.0 / 49);
+        string x = b.Input("x", DataType.UInt8, 1, 2, 7, 7);
+        b.Node("QGlobalAveragePool", Q, new[] { x }, Attrs(Int("x_zero_point", 17), Int("y_zero_point", 17), Int("multiplier", m), Int("shift", s)));
+        var graph = b.Finish();
+        var data = Enumerable.Repeat((byte)200, 49).Concat(Enumerable.Repeat((byte)3, 49)).ToArray();
+        Assert.Equal(new long[] { 200, 3 }, Reference(graph, data)[0].Longs);
+    }
+
+    private static void AddQAvgPool(GraphBuilder b, Random random, int[] shape, long[] kernel, long[]? strides = null, long[]? pads = null,
+        bool includePad = false, bool ceil = false)
+    {
+        string name = "avg" + b.Graph.Nodes.Count;
+        string x = b.Input(name + "_x", DataType.UInt8, shape);
+        var px = RandomParams(random);
+        var py = random.Next(2) == 0 ? px : RandomParams(random);
+        int k = (int)kernel.Aggregate(1L, (a, v) => a * v);
+        var (m, s) = QAveragePool.Tables(k, px.Scale, py.Scale);
+        var attrs = Attrs(IntList("kernel_shape", kernel), Int("x_zero_point", px.ZeroPoint), Int("y_zero_point", py.ZeroPoint),
+            IntList("multipliers", m), IntList("shifts", s), Int("count_include_pad", includePad ? 1 : 0), Int("ceil_mode", ceil ? 1 : 0));
+        if (strides != null) attrs["strides"] = IntList("strides", strides);
+        if (pads != null) attrs["pads"] = IntList("pads", pads);
+        b.Node("QAveragePool", Q, new[] { x }, attrs);
+    }
+
+    [Fact]
+    public void QAveragePool_generated_kernel_matches_its_reference()
+    {
+        var random = new Random(47);
+        var b = new GraphBuilder();
+        AddQAvgPool(b, random, new[] { 1, 1, 1, 1 }, new long[] { 1, 1 });
+        AddQAvgPool(b, random, new[] { 2, 3, 8, 8 }, new long[] { 2, 2 }, strides: new long[] { 2, 2 });
+        AddQAvgPool(b, random, new[] { 1, 2, 7, 7 }, new long[] { 3, 3 }, pads: new long[] { 1, 1, 1, 1 });
+        AddQAvgPool(b, random, new[] { 1, 2, 7, 7 }, new long[] { 3, 3 }, pads: new long[] { 1, 1, 1, 1 }, includePad: true);
+        AddQAvgPool(b, random, new[] { 1, 2, 7, 6 }, new long[] { 3, 2 }, strides: new long[] { 2, 2 }, ceil: true);
+        AddQAvgPool(b, random, new[] { 1, 2, 8, 7 }, new long[] { 3, 3 }, strides: new long[] { 2, 3 }, pads: new long[] { 0, 1, 2, 0 }, includePad: true, ceil: true);
+        AddQAvgPool(b, random, new[] { 1, 3, 11 }, new long[] { 4 }, strides: new long[] { 3 }, pads: new long[] { 2, 1 });
+        CheckAll(b, U8Data);
+    }
+
+    private static void AddQConcat(GraphBuilder b, Random random, int axis, QuantParams py, params (int[] Shape, QuantParams P)[] inputs)
+    {
+        string name = "cat" + b.Graph.Nodes.Count;
+        var maps = inputs.Select(i => QConcat.Mapping.Between(i.P, py)).ToArray();
+        var xs = inputs.Select((t, i) => b.Input($"{name}_x{i}", DataType.UInt8, t.Shape)).ToArray();
+        b.Node("QConcat", Q, xs, Attrs(Int("axis", axis), Int("y_zero_point", py.ZeroPoint),
+            IntList("x_zero_points", maps.Select(m => (long)m.XZero).ToArray()),
+            IntList("multipliers", maps.Select(m => (long)m.Multiplier).ToArray()),
+            IntList("shifts", maps.Select(m => (long)m.Shift).ToArray())));
+    }
+
+    [Fact]
+    public void QConcat_generated_kernel_matches_its_reference()
+    {
+        var random = new Random(48);
+        var b = new GraphBuilder();
+        var same = new QuantParams(0.02f, 128);
+        AddQConcat(b, random, 1, same, (new[] { 1, 3, 4, 4 }, same), (new[] { 1, 2, 4, 4 }, same));                        // all copies
+        AddQConcat(b, random, 1, same, (new[] { 2, 3, 4, 4 }, same), (new[] { 2, 2, 4, 4 }, new QuantParams(0.05f, 3)),
+            (new[] { 2, 1, 4, 4 }, new QuantParams(0.02f, 100)));                                                          // requantized, shifted
+        AddQConcat(b, random, 0, new QuantParams(0.1f, 0), (new[] { 1, 5 }, new QuantParams(0.001f, 255)), (new[] { 3, 5 }, new QuantParams(1f, 128)));
+        AddQConcat(b, random, -1, RandomParams(random), (new[] { 2, 3, 1 }, RandomParams(random)), (new[] { 2, 3, 2 }, RandomParams(random)));  // bands of 1
+        AddQConcat(b, random, 1, RandomParams(random), (new[] { 1, 1 }, RandomParams(random)));                            // one input
+        CheckAll(b, U8Data);
+    }
+
+    [Fact]
+    public void QConcat_requantization_is_within_half_a_step_of_the_real_value()
+    {
+        var random = new Random(49);
+        for (int trial = 0; trial < 200; trial++)
+        {
+            var pi = RandomParams(random);
+            var py = RandomParams(random);
+            var map = QConcat.Mapping.Between(pi, py);
+            for (int q = 0; q < 256; q++)
+            {
+                double exact = Math.Clamp((q - pi.ZeroPoint) * (double)pi.Scale / py.Scale + py.ZeroPoint, 0, 255);
+                Assert.True(Math.Abs(map.Apply(q, py.ZeroPoint) - exact) <= 0.5 + 1e-6, $"{q} {pi} -> {py}: {map.Apply(q, py.ZeroPoint)}, exact {exact}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Quantize_Dequantize_and_uint8_MaxPool_kernels_match_their_references()
+    {
+        var b = new GraphBuilder();
+        string x = b.Input("x", DataType.Float, 2, 3, 5, 5);
+        var attrs = Attrs(Float("scale", 0.05f), Int("zero_point", 100));
+        string q = b.Node("Quantize", Q, new[] { x }, attrs);
+        b.Node("Dequantize", Q, new[] { q }, Attrs(Float("scale", 0.05f), Int("zero_point", 100)));
+        b.Node("MaxPool", "", new[] { q }, Attrs(IntList("kernel_shape", 3, 3), IntList("pads", 1, 1, 1, 1), IntList("strides", 2, 2)));
+        string t = b.Input("ties", DataType.Float, 12);
+        b.Node("Quantize", Q, new[] { t }, Attrs(Float("scale", 1f), Int("zero_point", 3)));
+        CheckAll(b, (v, random) => v.Name == "ties"
+            ? new[] { 0.5f, 1.5f, 2.5f, -0.5f, -2.5f, -3.5f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, 252.5f, 251.5f, -1e30f }
+            : Enumerable.Range(0, v.Length).Select(i => i % 17 == 0 ? float.NaN : (float)(random.NextDouble() * 20 - 7)).ToArray());
+    }
+
+    [Fact]
+    public void QuantizeLinear_and_DequantizeLinear_float_kernels_match_their_references()
+    {
+        var b = new GraphBuilder();
+        string x = b.Input("x", DataType.Float, 2, 4, 3);
+        string s = b.Constant("s", Tensor.FromFloats(Shapes.Scalar, new[] { 0.03f }));
+        string zu = b.Constant("zu", Tensor.FromLongs(DataType.UInt8, Shapes.Scalar, new long[] { 130 }));
+        string zs = b.Constant("zs", Tensor.FromLongs(DataType.Int8, Shapes.Scalar, new long[] { -5 }));
+        string sa = b.Constant("sa", Tensor.FromFloats(new[] { 4 }, new[] { 0.01f, 0.1f, 0.02f, 1f }));
+        string za = b.Constant("za", Tensor.FromLongs(DataType.Int8, new[] { 4 }, new long[] { 0, -128, 127, 3 }));
+        string qu = b.Node("QuantizeLinear", "", new[] { x, s, zu });
+        string qs = b.Node("QuantizeLinear", "", new[] { x, s, zs });
+        string qa = b.Node("QuantizeLinear", "", new[] { x, sa, za }, Attrs(Int("axis", 1)));
+        string qn = b.Node("QuantizeLinear", "", new[] { x, s });
+        b.Node("DequantizeLinear", "", new[] { qu, s, zu }, Attrs());
+        b.Node("DequantizeLinear", "", new[] { qs, s, zs }, Attrs());
+        b.Node("DequantizeLinear", "", new[] { qa, sa, za }, Attrs(Int("axis", -2)));
+        b.Node("DequantizeLinear", "", new[] { qn, s }, Attrs());
+        CheckAll(b, (v, random) => Enumerable.Range(0, v.Length).Select(i => i % 11 == 0 ? float.NaN : (float)(random.NextDouble() * 16 - 8)).ToArray());
+    }
+}
