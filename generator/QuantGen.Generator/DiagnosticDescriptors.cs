@@ -31,9 +31,10 @@ internal static class DiagnosticDescriptors
         var descriptor = ById[info.Id];
         Location location;
         var at = info.Location ?? attribute;
-        // Problems inside the model point at the .onnx file (the user's file, not the obj/ text copy).
-        if (info.ModelFullPath is { Length: > 0 } modelPath)
-            location = Location.Create(modelPath, default, default);
+        // Problems inside the model point at the .onnx file (the user's file, not the obj/ text copy), problems in a
+        // calibration file at that file.
+        if (info.FilePath is { Length: > 0 } filePath)
+            location = Location.Create(filePath, default, default);
         else if (at != null)
             location = Location.Create(at.FilePath, at.Span, at.LineSpan);
         else

@@ -28,10 +28,10 @@ internal sealed record JsonText(string Path, string Text);
 internal sealed record ModelText(string Path, string FullPath, string TransportPath, string Text);
 
 /// <summary>
-/// A diagnostic to report, as plain data: at the model file when <paramref name="ModelFullPath"/> is set, else at
-/// <paramref name="Location"/>, else at the class's [OnnxModel] attribute.
+/// A diagnostic to report, as plain data: at the start of <paramref name="FilePath"/> (the .onnx or calibration file
+/// the problem is in) when it is set, else at <paramref name="Location"/>, else at the class's [OnnxModel] attribute.
 /// </summary>
-internal sealed record DiagnosticInfo(string Id, string Message, LocationInfo? Location, string? ModelFullPath);
+internal sealed record DiagnosticInfo(string Id, string Message, LocationInfo? Location, string? FilePath);
 
 internal sealed record GeneratedSource(string HintName, string Text);
 

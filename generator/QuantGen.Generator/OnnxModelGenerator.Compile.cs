@@ -66,7 +66,7 @@ public sealed partial class OnnxModelGenerator
             return new GenerationResult(
                 request.FullName,
                 new EquatableArray<GeneratedSource>(result.Files.Select(f => new GeneratedSource(f.HintName, f.Source))),
-                new EquatableArray<DiagnosticInfo>(result.Diagnostics.Select(d => new DiagnosticInfo(d.Id, d.Message, request.Location, PointsAtAttribute(d.Id) ? null : payload.FullPath))));
+                new EquatableArray<DiagnosticInfo>(result.Diagnostics.Select(d => new DiagnosticInfo(d.Id, d.Message, request.Location, FileOf(d.Id, payload.FullPath, calibration.Count == 1 ? calibration[0].Path : null)))));
         }
         catch (OperationCanceledException)
         {
@@ -94,8 +94,18 @@ public sealed partial class OnnxModelGenerator
         return bySuffix;
     }
 
-    /// <summary>QG0010 is fixed in the attribute (Precision = ...), so it points there; other problems point into the model.</summary>
-    private static bool PointsAtAttribute(string id) => id == DiagnosticCatalog.Int8NotAvailable.Id;
+    /// <summary>
+    /// The file a compiler diagnostic points at: none (so the [OnnxModel] attribute) for what is fixed there
+    /// (Precision, KeepFloat names), the calibration file for problems in it, else the model.
+    /// </summary>
+    private static string? FileOf(string id, string modelFullPath, string? calibrationFullPath)
+    {
+        if (id == DiagnosticCatalog.Int8NotAvailable.Id || id == DiagnosticCatalog.UnknownKeepFloatNode.Id)
+            return null;
+        if (calibrationFullPath != null && (id == DiagnosticCatalog.CalibrationForAnotherModel.Id || id == DiagnosticCatalog.UnreadableCalibration.Id || id == DiagnosticCatalog.MissingCalibrationStatistics.Id))
+            return calibrationFullPath;
+        return modelFullPath;
+    }
 
     /// <summary>
     /// Exact project-relative path first, then the same ignoring case, then a unique file name. A transport file

@@ -70,7 +70,7 @@ public class RobustnessTests
     // cast to 0 (Ops/WindowGeometry.cs, DivideByZeroException); Conv weights of rank < 2 give new int[-1]
     // (Ops/Conv.cs Read); an input and an output with the same parameter name (e.g. a graph output that is the
     // graph input) give Predict two parameters named 'input' (Emit/ModelEmitter.cs Describe, CS0100).
-    [Fact(Skip = "QG0001 on mutated models until the Ops/ and Emit/ bugs listed above are fixed; remove Skip then.")]
+    [Fact]
     public void Models_with_mutated_nodes_attributes_and_shapes_give_diagnostics_or_compiling_code()
     {
         var model = SampleModel();
