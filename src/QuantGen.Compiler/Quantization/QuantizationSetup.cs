@@ -33,6 +33,14 @@ public static class QuantizationSetup
             result.Description = "static, from calibration ranges given in code";
             return result;
         }
+        bool hasQdq = graph.Nodes.Any(n => n.Domain is "" or "ai.onnx" && n.OpType is "QuantizeLinear" or "DequantizeLinear");
+        if (options.CalibrationJson == null && hasQdq)
+        {
+            // A QAT/QDQ model carries its own scales: no calibration needed for the tensors they cover.
+            result.Ranges = new Dictionary<string, (float Min, float Max)>();
+            result.Description = "static, from the model's own QuantizeLinear/DequantizeLinear scales";
+            return result;
+        }
         if (options.CalibrationJson == null)
         {
             diagnostics.Add(DiagnosticCatalog.NoCalibration.Create(options.ModelPath, options.CalibrationPath));
