@@ -5,49 +5,56 @@ using QuantGen.Compiler.Quantization;
 
 namespace QuantGen.Compiler.Passes;
 
-/// <summary>What <see cref="FoldQdq"/> learned from a QDQ (quantization-aware) model.</summary>
+/// <summary>What <see cref="FoldQdq"/> read from a QDQ (quantization-aware) model.</summary>
 public sealed class QdqFacts
 {
-    /// <summary>Quantization parameters the model fixes for tensors (uint8 form: int8 zero points + 128).</summary>
+    /// <summary>
+    /// Quantization parameters (uint8 form: int8 zero points + 128) the model fixes: for the input x of each foldable
+    /// pair (so the node producing x writes it on that grid) and for the pair's dequantized output.
+    /// </summary>
     public Dictionary<string, QuantParams> FixedParams { get; } = new();
+
+    /// <summary>Foldable pairs by QuantizeLinear node name: the quantized tensor x and its parameters.</summary>
+    public Dictionary<string, (string Input, QuantParams Params)> Pairs { get; } = new();
 
     /// <summary>The model's own int8 weights for float constants (DequantizeLinear of int8 initializers, already folded).</summary>
     public Dictionary<string, WeightHint> WeightHints { get; } = new();
-
-    /// <summary>Number of activation QuantizeLinear → DequantizeLinear pairs removed.</summary>
-    public int FoldedPairs { get; set; }
 }
 
 /// <summary>
-/// The INT8 path's reading of a QDQ model, run on the optimized graph before <see cref="QuantizeGraph"/>:
+/// Reads a QDQ model for the INT8 path (on the optimized graph, where constant folding already turned
+/// DequantizeLinear of weights into float constants). <see cref="QuantizeGraph"/> then folds what this finds:
 /// <list type="bullet">
-/// <item>each activation QuantizeLinear whose readers are all DequantizeLinear with the same per-tensor scale and zero
-/// point is removed with them; readers of the dequantized tensor read the original one, whose quantization parameters
-/// become the pair's (int8 converted to uint8 by z + 128: the same grid and the same saturation);</item>
-/// <item>each float constant that DequantizeLinear computed from int8 weights with zero points 0 (constant folding
-/// already ran) is reported with those int8 values and scales, so the integer kernels use the model's weights bit
-/// for bit.</item>
+/// <item>an activation QuantizeLinear whose readers are all DequantizeLinear with the same per-tensor scale and zero
+/// point (constants) is a foldable pair x → x': x' becomes the uint8 tensor Q(x) with the pair's parameters (int8
+/// converted to uint8 by z + 128: the same grid and the same saturation), the producer of x writes that grid
+/// directly, and a float reader of x' gets (q - z) * s, exactly what the model's DequantizeLinear computes. The
+/// pair's nodes disappear; calibration is not needed for x or x';</item>
+/// <item>each float constant that DequantizeLinear computed from int8 weights with zero points 0 is reported with
+/// those int8 values and scales (<see cref="WeightHint"/>), so the integer kernels use the model's weights bit for bit.</item>
 /// </list>
-/// A pair whose dequantized tensor is a graph output keeps the output's name (its producer is renamed) or, when that
-/// is not possible, stays as float QuantizeLinear/DequantizeLinear. Removing pairs can put an activation right after
-/// the node it follows (Conv → Relu with the pair gone): those are fused again.
+/// Per-axis activation pairs, pairs whose quantized tensor is also read elsewhere, and a second pair on the same
+/// tensor with other parameters are not foldable: they stay float QuantizeLinear/DequantizeLinear (still exact).
 /// </summary>
 public static class FoldQdq
 {
-    public static QdqFacts Run(Graph graph)
+    public static QdqFacts Analyze(Graph graph)
     {
         var facts = new QdqFacts();
         foreach (var value in graph.Values.Values)
             if (value.Constant != null && WeightHint.Of(value.Constant) is { } hint && hint.Matches(value.Constant))
                 facts.WeightHints[value.Name] = hint;
 
-        foreach (var q in graph.Nodes.Where(n => IsOnnx(n, "QuantizeLinear")).ToList())
-            if (TryFold(graph, q, facts))
-                facts.FoldedPairs++;
-        if (facts.FoldedPairs > 0)
+        foreach (var q in graph.Nodes.Where(n => IsOnnx(n, "QuantizeLinear")))
         {
-            FuseActivations.Run(graph);
-            graph.RemoveUnusedValues();
+            var pair = Foldable(graph, q);
+            if (pair == null) continue;
+            var (x, p) = pair.Value;
+            if (facts.FixedParams.TryGetValue(x, out var existing) && existing != p) continue;
+            facts.FixedParams[x] = p;
+            foreach (var dq in graph.Consumers(q.Outputs[0]))
+                facts.FixedParams[dq.Outputs[0]] = p;
+            facts.Pairs[q.Name] = (x, p);
         }
         return facts;
     }
@@ -57,6 +64,7 @@ public static class FoldQdq
     /// <summary>The per-tensor (scale, zero point, integer type) of a Q or DQ node; null when per axis or not constant.</summary>
     private static (float Scale, int Zero, DataType Type)? PerTensor(Graph graph, Node node, DataType typeWithoutZeroPoint)
     {
+        if (!node.HasInput(1)) return null;
         var scale = graph.Find(node.Inputs[1])?.Constant;
         if (scale == null || scale.Type != DataType.Float || scale.Length != 1 || scale.Shape.Length > 1) return null;
         var zero = node.HasInput(2) ? graph.Find(node.Inputs[2])?.Constant : null;
@@ -72,51 +80,22 @@ public static class FoldQdq
     private static DataType OutputType(Node q) =>
         q.Attributes.TryGetValue("output_dtype", out var a) ? a.Int switch { 0 or 2 => DataType.UInt8, 3 => DataType.Int8, _ => DataType.Undefined } : DataType.UInt8;
 
-    private static bool TryFold(Graph graph, Node q, QdqFacts facts)
+    /// <summary>The quantized tensor and uint8 parameters of a foldable QuantizeLinear; null when it is not one.</summary>
+    private static (string Input, QuantParams Params)? Foldable(Graph graph, Node q)
     {
         string x = q.Inputs[0], qOut = q.Outputs[0];
         var xValue = graph.Find(x);
-        if (xValue == null || xValue.IsConstant || xValue.Type != DataType.Float || graph.IsGraphOutput(qOut)) return false;
+        if (xValue == null || xValue.IsConstant || xValue.Type != DataType.Float || graph.IsGraphOutput(qOut)) return null;
         var qp = PerTensor(graph, q, OutputType(q));
-        if (qp == null) return false;
+        if (qp == null) return null;
         var readers = graph.Consumers(qOut).ToList();
-        if (readers.Count == 0) return false;
+        if (readers.Count == 0) return null;
         foreach (var dq in readers)
         {
-            if (!IsOnnx(dq, "DequantizeLinear") || dq.Inputs[0] != qOut) return false;
+            if (!IsOnnx(dq, "DequantizeLinear") || dq.Inputs[0] != qOut || dq.Inputs.Skip(1).Contains(qOut)) return null;
             var dp = PerTensor(graph, dq, graph[qOut].Type);
-            if (dp == null || dp.Value.Scale != qp.Value.Scale || dp.Value.Zero != qp.Value.Zero || dp.Value.Type != qp.Value.Type) return false;
+            if (dp == null || dp.Value.Scale != qp.Value.Scale || dp.Value.Zero != qp.Value.Zero || dp.Value.Type != qp.Value.Type) return null;
         }
-        var p = new QuantParams(qp.Value.Scale, qp.Value.Zero + (qp.Value.Type == DataType.Int8 ? 128 : 0));
-
-        // A dequantized graph output keeps its name: the producer of x writes it directly (when x is only quantized here).
-        var outputs = readers.Select(dq => dq.Outputs[0]).Where(graph.IsGraphOutput).ToList();
-        string target = x;
-        if (outputs.Count > 0)
-        {
-            var producer = graph.Producer(x);
-            bool renamable = outputs.Count == 1 && readers.Count == 1 && producer != null && !graph.IsGraphOutput(x)
-                && graph.Consumers(x).Count() == 1;
-            if (!renamable) return false;
-            target = outputs[0];
-        }
-        if (facts.FixedParams.TryGetValue(target, out var existing) && existing != p) return false;
-
-        if (target != x)
-        {
-            var producer = graph.Producer(x)!;
-            producer.Outputs[producer.Outputs.IndexOf(x)] = target;
-            var value = graph[target];
-            value.Type = xValue.Type;
-            value.Shape = xValue.Shape;
-        }
-        graph.Nodes.Remove(q);
-        foreach (var dq in readers)
-        {
-            graph.Nodes.Remove(dq);
-            if (dq.Outputs[0] != target) graph.ReplaceUses(dq.Outputs[0], target);
-        }
-        facts.FixedParams[target] = p;
-        return true;
+        return (x, new QuantParams(qp.Value.Scale, qp.Value.Zero + (qp.Value.Type == DataType.Int8 ? 128 : 0)));
     }
 }

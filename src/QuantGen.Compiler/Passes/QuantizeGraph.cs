@@ -18,9 +18,10 @@ namespace QuantGen.Compiler.Passes;
 /// Quantize/Dequantize nodes are placed wherever a tensor crosses between the two, and the graph's inputs and outputs
 /// stay float so the generated API does not change.
 /// <para>
-/// QDQ models: <see cref="FoldQdq"/> runs first (unless <see cref="QuantizationOptions.FoldQdq"/> is off). The model's
-/// activation Q/DQ pairs fix their tensors' parameters (over calibration), and its int8 weights and scales are used as
-/// they are instead of being quantized again.
+/// QDQ models (unless <see cref="QuantizationOptions.FoldQdq"/> is off): what <see cref="FoldQdq"/> finds is folded.
+/// An activation pair x → QuantizeLinear → DequantizeLinear → x' disappears: x' is the uint8 tensor Q(x) on the pair's
+/// grid (the producer of x writes that grid directly, over calibration), and a float reader of x' gets exactly the
+/// model's dequantized values. Weights that are the model's dequantized int8 values keep those values and scales.
 /// </para>
 /// </summary>
 public sealed class QuantizeGraph
@@ -36,6 +37,8 @@ public sealed class QuantizeGraph
     private readonly HashSet<string> _floatAvailable = new();
     private readonly Dictionary<string, QuantParams> _fixed = new();
     private readonly Dictionary<string, WeightHint> _hints = new();
+    private readonly Dictionary<string, (string Input, QuantParams Params)> _pairs = new();     // by QuantizeLinear node name
+    private readonly Dictionary<string, (string Input, QuantParams Params)> _pending = new();   // QuantizeLinear outputs of pairs
 
     private QuantizeGraph(Graph graph, QuantizationOptions options)
     {
@@ -48,9 +51,10 @@ public sealed class QuantizeGraph
         var pass = new QuantizeGraph(graph, options);
         if (options.FoldQdq)
         {
-            var facts = FoldQdq.Run(graph);
+            var facts = FoldQdq.Analyze(graph);
             foreach (var kv in facts.FixedParams) pass._fixed[kv.Key] = kv.Value;
             foreach (var kv in facts.WeightHints) pass._hints[kv.Key] = kv.Value;
+            foreach (var kv in facts.Pairs) pass._pairs[kv.Key] = kv.Value;
         }
         foreach (var kv in options.FixedParams) pass._fixed[kv.Key] = kv.Value;
         foreach (var kv in options.WeightHints) pass._hints[kv.Key] = kv.Value;
@@ -69,6 +73,19 @@ public sealed class QuantizeGraph
             if (_options.KeepFloat.Contains(node.Name))
             {
                 KeepFloat(node, "listed in KeepFloat");
+                continue;
+            }
+            bool onnx = node.Domain is "" or "ai.onnx";
+            if (onnx && node.OpType == "QuantizeLinear" && _pairs.TryGetValue(node.Name, out var pair))
+            {
+                _pending[node.Outputs[0]] = pair;
+                _report.FoldedQdqNodes.Add(node.Name);
+                continue;
+            }
+            if (onnx && node.OpType == "DequantizeLinear" && _pending.TryGetValue(node.Inputs[0], out var pending))
+            {
+                FoldPair(node.Outputs[0], pending.Input, pending.Params);
+                _report.FoldedQdqNodes.Add(node.Name);
                 continue;
             }
             string? reason = node.OpType switch
@@ -162,6 +179,27 @@ public sealed class QuantizeGraph
         _quantized[name] = qName;
         _params[name] = p;
         return qName;
+    }
+
+    /// <summary>
+    /// The dequantized tensor <paramref name="dequantized"/> of a folded pair is x quantized with the pair's parameters:
+    /// x's own uint8 form when it is on that grid already (its producer wrote it), else a Quantize of x's float form.
+    /// </summary>
+    private void FoldPair(string dequantized, string x, QuantParams p)
+    {
+        if (!_report.FixedParamTensors.Contains(dequantized)) _report.FixedParamTensors.Add(dequantized);
+        if (_quantized.TryGetValue(x, out var qx) && _params[x] == p)
+        {
+            _quantized[dequantized] = qx;
+            _params[dequantized] = p;
+            return;
+        }
+        string f = Float(x);
+        string qName = Unique(dequantized + QuantizedSuffix);
+        _graph.Values[qName] = new Value(qName, DataType.UInt8, _graph[x].Shape);
+        _nodes.Add(new Node(Unique("Quantize " + dequantized, nodeName: true), "Quantize", OperatorRegistry.QuantizedDomain, new[] { f }, new[] { qName }, QuantAttributes(p)));
+        _quantized[dequantized] = qName;
+        _params[dequantized] = p;
     }
 
     /// <summary>MaxPool and views run on whatever form their input has; uint8 when it exists.</summary>

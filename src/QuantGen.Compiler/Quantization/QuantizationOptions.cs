@@ -26,9 +26,9 @@ public sealed class QuantizationOptions
     public IReadOnlyDictionary<string, WeightHint> WeightHints { get; init; } = new Dictionary<string, WeightHint>();
 
     /// <summary>
-    /// Whether the pass first folds the model's own Q/DQ (<see cref="Passes.FoldQdq"/>): activation QuantizeLinear →
-    /// DequantizeLinear pairs become fixed parameters and dequantized int8 weights become weight hints. Entries of
-    /// <see cref="FixedParams"/> and <see cref="WeightHints"/> win over what the model says.
+    /// Whether the pass folds the model's own Q/DQ (see <see cref="Passes.FoldQdq"/>): activation QuantizeLinear →
+    /// DequantizeLinear pairs become uint8 tensors with the pair's parameters and dequantized int8 weights are used as
+    /// they are. Entries of <see cref="FixedParams"/> and <see cref="WeightHints"/> win over what the model says.
     /// </summary>
     public bool FoldQdq { get; init; } = true;
 }
@@ -134,6 +134,9 @@ public sealed class QuantizationReport
 
     /// <summary>Integer nodes that had weight hints they could not use, with the reason (their float weights were quantized again).</summary>
     public List<(string Node, string Reason)> IgnoredWeightHints { get; } = new();
+
+    /// <summary>The model's activation QuantizeLinear/DequantizeLinear nodes folded into uint8 tensors (QDQ models).</summary>
+    public List<string> FoldedQdqNodes { get; } = new();
 
     /// <summary>Tensors whose parameters came from the model's QuantizeLinear/DequantizeLinear (or <see cref="QuantizationOptions.FixedParams"/>).</summary>
     public List<string> FixedParamTensors { get; } = new();

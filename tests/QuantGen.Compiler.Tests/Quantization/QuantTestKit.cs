@@ -212,5 +212,61 @@ internal static class QuantTestKit
 
     public static IEnumerable<Node> Nodes(Graph graph, string opType) => graph.Nodes.Where(n => n.OpType == opType);
 
+    /// <summary>
+    /// ONNX Runtime on one float input, with graph optimizations off by default: its QDQ fusions would otherwise run
+    /// a QDQ model in integer arithmetic instead of the model's float semantics. Outputs are float[], byte[] or sbyte[].
+    /// </summary>
+    public static Array[] OnnxRuntime(byte[] model, float[] input, int[] shape, bool optimize = false)
+    {
+        using var options = new Microsoft.ML.OnnxRuntime.SessionOptions
+        {
+            IntraOpNumThreads = 1,
+            InterOpNumThreads = 1,
+            LogSeverityLevel = Microsoft.ML.OnnxRuntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+            GraphOptimizationLevel = optimize ? Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_ALL : Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_DISABLE_ALL,
+        };
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(model, options);
+        var name = session.InputMetadata.Keys.First();
+        var value = Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor(name, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(input, shape));
+        using var results = session.Run(new[] { value });
+        return session.OutputMetadata.Keys.Select(o =>
+        {
+            var r = results.First(v => v.Name == o);
+            return r.ElementType switch
+            {
+                Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float => (Array)r.AsTensor<float>().ToArray(),
+                Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.UInt8 => r.AsTensor<byte>().ToArray(),
+                Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Int8 => r.AsTensor<sbyte>().ToArray(),
+                var t => throw new NotSupportedException($"output '{o}' has element type {t}"),
+            };
+        }).ToArray();
+    }
+
+    /// <summary>The first <paramref name="count"/> images of the committed Fashion-MNIST test slice, as pixel / 255.</summary>
+    public static float[][] FashionImages(int count)
+    {
+        string path = Path.Combine(ModelFiles.RepoRoot, "samples", "FashionMnist", "Data", "t10k-images-idx3-ubyte.slice1000.gz");
+        using var gz = new System.IO.Compression.GZipStream(File.OpenRead(path), System.IO.Compression.CompressionMode.Decompress);
+        using var memory = new MemoryStream();
+        gz.CopyTo(memory);
+        var bytes = memory.ToArray();
+        return Enumerable.Range(0, count).Select(i => Enumerable.Range(0, 784).Select(j => bytes[16 + i * 784 + j] / 255f).ToArray()).ToArray();
+    }
+
+    /// <summary>A sample model's bytes; fails (never skips) when the file is missing.</summary>
+    public static byte[] SampleModel(string file)
+    {
+        string path = Path.Combine(ModelFiles.RepoRoot, "samples", "FashionMnist", "Models", file);
+        Assert.True(File.Exists(path), $"{path} is missing (the sample's models are committed with the repository)");
+        return File.ReadAllBytes(path);
+    }
+
+    public static int ArgMax(float[] v)
+    {
+        int best = 0;
+        for (int i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+
     public static Operator Op(Node node) => OperatorRegistry.Find(node.Domain, node.OpType)!;
 }
