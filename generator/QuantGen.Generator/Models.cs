@@ -35,6 +35,12 @@ internal sealed record DiagnosticInfo(string Id, string Message, LocationInfo? L
 
 internal sealed record GeneratedSource(string HintName, string Text);
 
+/// <summary>
+/// What one class is compiled from: its request (without location) and the files it resolved to, or the
+/// <paramref name="Failure"/> that stops it before compiling.
+/// </summary>
+internal sealed record CompileInput(ModelRequest Request, ModelText? Model, JsonText? Calibration, string CalibrationPath, DiagnosticInfo? Failure);
+
 /// <summary>What the generator adds for one class (<paramref name="FullName"/>, as in <see cref="ModelRequest"/>).</summary>
 internal sealed record GenerationResult(string FullName, EquatableArray<GeneratedSource> Sources, EquatableArray<DiagnosticInfo> Diagnostics);
 

@@ -4,6 +4,7 @@ using System.Collections.Immutable;
 using System.Linq;
 using System.Threading;
 using QuantGen.Compiler;
+using QuantGen.Compiler.Calibration;
 using QuantGen.Compiler.Diagnostics;
 using QuantGen.Compiler.Transport;
 
@@ -11,26 +12,55 @@ namespace QuantGen.Generator;
 
 public sealed partial class OnnxModelGenerator
 {
-    /// <summary>Finds the class's model among the carried files and runs the model compiler. Never throws.</summary>
-    private static GenerationResult Compile(ModelRequest request, ImmutableArray<ModelText> models, ImmutableArray<JsonText> jsonFiles, CancellationToken ct)
+    /// <summary>
+    /// Step 1, cheap: picks the class's model and calibration file out of all the carried files, or says why it
+    /// cannot be compiled. Kept apart from <see cref="Compile"/> so that adding or editing some other model or JSON
+    /// file leaves this class's input equal, and its compilation cached. Never throws.
+    /// </summary>
+    private static CompileInput Resolve(ModelRequest request, ImmutableArray<ModelText> models, ImmutableArray<JsonText> jsonFiles)
     {
         try
         {
             if (!request.IsStaticPartial)
-                return Fail(request, DiagnosticCatalog.InvalidTargetClass.Create(request.ClassName));
+                return Failed(request, DiagnosticCatalog.InvalidTargetClass.Create(request.ClassName));
             if (string.IsNullOrWhiteSpace(request.ModelPath))
-                return Fail(request, DiagnosticCatalog.InvalidAttributeArgument.Create(request.FullName, "the model path is empty"));
+                return Failed(request, DiagnosticCatalog.InvalidAttributeArgument.Create(request.FullName, "the model path is empty"));
 
             var matches = FindModel(request.ModelPath, models);
             if (matches.Count == 0)
             {
                 string found = models.Length == 0 ? "none" : string.Join(", ", models.Select(m => m.Path.Length > 0 ? m.Path : m.TransportPath).OrderBy(p => p, StringComparer.Ordinal));
-                return Fail(request, DiagnosticCatalog.ModelNotFound.Create(request.ModelPath, request.FullName, found));
+                return Failed(request, DiagnosticCatalog.ModelNotFound.Create(request.ModelPath, request.FullName, found));
             }
             if (matches.Count > 1)
-                return Fail(request, DiagnosticCatalog.AmbiguousModel.Create(request.ModelPath, request.FullName, string.Join(", ", matches.Select(m => m.Path))));
+                return Failed(request, DiagnosticCatalog.AmbiguousModel.Create(request.ModelPath, request.FullName, string.Join(", ", matches.Select(m => m.Path))));
 
             var model = matches[0];
+            if (model.Path.Length == 0)
+                return new CompileInput(request, model, null, "", null); // unreadable header: Compile reports it (QG0013)
+            string calibrationPath = request.CalibrationPath ?? CalibrationFile.DefaultPathFor(model.Path);
+            var calibration = FindCalibration(calibrationPath, request.CalibrationPath == null ? CalibrationFile.DefaultPathFor(model.FullPath) : null, jsonFiles);
+            if (calibration.Count > 1)
+                return Failed(request, DiagnosticCatalog.AmbiguousCalibration.Create(calibrationPath, request.FullName, string.Join(", ", calibration.Select(c => c.Path))));
+            if (calibration.Count == 0 && request.CalibrationPath != null && (Precision)request.Precision == Precision.Int8)
+                return Failed(request, DiagnosticCatalog.CalibrationNotFound.Create(request.CalibrationPath, request.FullName));
+            return new CompileInput(request, model, calibration.Count == 1 ? calibration[0] : null, calibrationPath, null);
+        }
+        catch (Exception e)
+        {
+            return Failed(request, DiagnosticCatalog.UnexpectedError.Create(request.ModelPath, e.GetType().Name + ": " + e.Message));
+        }
+    }
+
+    /// <summary>Step 2, expensive: decodes the model and runs the model compiler. Never throws.</summary>
+    private static GenerationResult Compile(CompileInput input, CancellationToken ct)
+    {
+        var request = input.Request;
+        if (input.Failure != null || input.Model == null)
+            return new GenerationResult(request.FullName, EquatableArray<GeneratedSource>.Empty, new EquatableArray<DiagnosticInfo>(input.Failure == null ? Array.Empty<DiagnosticInfo>() : new[] { input.Failure }));
+        try
+        {
+            var model = input.Model;
             ModelTextFormat.Payload payload;
             try
             {
@@ -43,16 +73,10 @@ public sealed partial class OnnxModelGenerator
             ct.ThrowIfCancellationRequested();
 
             var external = payload.ExternalFiles.ToDictionary(f => f.Key, f => f.Value, StringComparer.Ordinal);
-            string calibrationPath = request.CalibrationPath ?? QuantGen.Compiler.Calibration.CalibrationFile.DefaultPathFor(payload.Path);
-            var calibration = FindCalibration(calibrationPath, request.CalibrationPath == null ? QuantGen.Compiler.Calibration.CalibrationFile.DefaultPathFor(payload.FullPath) : null, jsonFiles);
-            if (calibration.Count > 1)
-                return Fail(request, DiagnosticCatalog.AmbiguousCalibration.Create(calibrationPath, request.FullName, string.Join(", ", calibration.Select(c => c.Path))));
-            if (calibration.Count == 0 && request.CalibrationPath != null && (Precision)request.Precision == Precision.Int8)
-                return Fail(request, DiagnosticCatalog.CalibrationNotFound.Create(request.CalibrationPath, request.FullName));
             var options = new CompilerOptions
             {
-                CalibrationJson = calibration.Count == 1 ? calibration[0].Text : null,
-                CalibrationPath = calibrationPath,
+                CalibrationJson = input.Calibration?.Text,
+                CalibrationPath = input.CalibrationPath,
                 AllowDynamicQuantization = true,
                 KeepFloat = request.KeepFloat.ToArray(),
                 ClassName = request.ClassName,
@@ -66,7 +90,7 @@ public sealed partial class OnnxModelGenerator
             return new GenerationResult(
                 request.FullName,
                 new EquatableArray<GeneratedSource>(result.Files.Select(f => new GeneratedSource(f.HintName, f.Source))),
-                new EquatableArray<DiagnosticInfo>(result.Diagnostics.Select(d => new DiagnosticInfo(d.Id, d.Message, request.Location, FileOf(d.Id, payload.FullPath, calibration.Count == 1 ? calibration[0].Path : null)))));
+                new EquatableArray<DiagnosticInfo>(result.Diagnostics.Select(d => new DiagnosticInfo(d.Id, d.Message, request.Location, FileOf(d.Id, payload.FullPath, input.Calibration?.Path)))));
         }
         catch (OperationCanceledException)
         {
@@ -135,5 +159,9 @@ public sealed partial class OnnxModelGenerator
 
     /// <summary>One diagnostic at the request's attribute (its location is filled in when it is reported).</summary>
     private static GenerationResult Fail(ModelRequest request, ModelDiagnostic d) =>
-        new(request.FullName, EquatableArray<GeneratedSource>.Empty, new EquatableArray<DiagnosticInfo>(new[] { new DiagnosticInfo(d.Id, d.Message, request.Location, null) }));
+        new(request.FullName, EquatableArray<GeneratedSource>.Empty, new EquatableArray<DiagnosticInfo>(new[] { AtAttribute(request, d) }));
+
+    private static CompileInput Failed(ModelRequest request, ModelDiagnostic d) => new(request, null, null, "", AtAttribute(request, d));
+
+    private static DiagnosticInfo AtAttribute(ModelRequest request, ModelDiagnostic d) => new(d.Id, d.Message, request.Location, null);
 }

@@ -21,6 +21,7 @@ public sealed partial class OnnxModelGenerator : IIncrementalGenerator
         public const string Requests = nameof(Requests);
         public const string ModelTexts = nameof(ModelTexts);
         public const string JsonTexts = nameof(JsonTexts);
+        public const string Inputs = nameof(Inputs);
         public const string Results = nameof(Results);
     }
 
@@ -51,11 +52,15 @@ public sealed partial class OnnxModelGenerator : IIncrementalGenerator
 
         // The model is compiled from the request without its location: lines added above the class move the
         // attribute, and that must not recompile the model. Diagnostics that point at the attribute get the
-        // location back when they are reported.
-        var results = requests.Select(static (r, _) => r with { Location = null })
+        // location back when they are reported. Each class first picks its own files out of all of them (Inputs),
+        // so editing another model or JSON file does not recompile this one either.
+        var inputs = requests.Select(static (r, _) => r with { Location = null })
             .Combine(modelTexts)
             .Combine(jsonTexts)
-            .Select(static (pair, ct) => Compile(pair.Left.Left, pair.Left.Right, pair.Right, ct))
+            .Select(static (pair, _) => Resolve(pair.Left.Left, pair.Left.Right, pair.Right))
+            .WithTrackingName(Steps.Inputs);
+        var results = inputs
+            .Select(static (input, ct) => Compile(input, ct))
             .WithTrackingName(Steps.Results);
 
         context.RegisterSourceOutput(results, static (spc, result) =>

@@ -32,7 +32,7 @@ public class IncrementalCachingTests
         }
         """;
 
-    private static readonly string[] AllSteps = { Steps.Requests, Steps.ModelTexts, Steps.Results };
+    private static readonly string[] AllSteps = { Steps.Requests, Steps.ModelTexts, Steps.Inputs, Steps.Results };
 
     private static readonly AdditionalText Model = ModelFiles.Transport(SnapshotTests.TinyCnn(), ModelPath);
 
@@ -91,9 +91,11 @@ public class IncrementalCachingTests
     {
         // Lines added above [OnnxModel] change where the attribute is, not what it asks for: the model is not
         // compiled again, but a diagnostic that points at the attribute follows it.
-        var compilation = GeneratorHarness.CreateCompilation(new[] { ModelSource });
-        var first = GeneratorHarness.Run(Array.Empty<string>(), new[] { Model }, compilation: GeneratorHarness.CreateCompilation(new[] { ModelSource.Replace("Float32", "Int8", StringComparison.Ordinal) }));
-        Assert.Equal(2, Assert.Single(first.GeneratorDiagnostics).Location.GetLineSpan().StartLinePosition.Line);
+        // QG0023 (an unknown KeepFloat name) comes out of compiling the model and points at the attribute.
+        string source = ModelSource.Replace("Precision = QuantGen.Precision.Float32", "KeepFloat = new[] { \"nope\" }", StringComparison.Ordinal);
+        var first = GeneratorHarness.Run(Array.Empty<string>(), new[] { Model }, compilation: GeneratorHarness.CreateCompilation(new[] { source }));
+        Assert.Equal("QG0023", Assert.Single(first.GeneratorDiagnostics).Id);
+        Assert.Equal(2, first.GeneratorDiagnostics[0].Location.GetLineSpan().StartLinePosition.Line);
 
         var tree = first.OutputCompilation.SyntaxTrees.First();
         var edited = first.OutputCompilation.RemoveSyntaxTrees(first.OutputCompilation.SyntaxTrees.Skip(1))
@@ -104,7 +106,7 @@ public class IncrementalCachingTests
         GeneratorCaching.AssertCached(second, Steps.ModelTexts);
         GeneratorCaching.AssertNotRun(second, Steps.Results);
         var moved = Assert.Single(second.GeneratorDiagnostics);
-        Assert.Equal("QG0010", moved.Id);
+        Assert.Equal("QG0023", moved.Id);
         Assert.Equal(4, moved.Location.GetLineSpan().StartLinePosition.Line);
     }
 
@@ -121,6 +123,49 @@ public class IncrementalCachingTests
         GeneratorCaching.AssertNotRun(second, Steps.Results);
         Assert.Equal(first.Sources, second.Sources);
         Assert.Empty(second.AllDiagnostics);
+    }
+
+    [Fact]
+    public void Adding_another_model_file_does_not_recompile_this_one()
+    {
+        var first = FirstRun(out var compilation);
+        var other = ModelFiles.Transport(new OnnxModelBuilder().Input("x", 1, 4).Node("r", "Relu", new[] { "x" }, new[] { "y" }).Output("y").ToBytes(), "Models/other.onnx");
+        var driver = first.Driver.AddAdditionalTexts(System.Collections.Immutable.ImmutableArray.Create<AdditionalText>(other));
+
+        var second = GeneratorHarness.Run(Array.Empty<string>(), Array.Empty<AdditionalText>(), driver, compilation);
+
+        GeneratorCaching.AssertNotRun(second, Steps.Results);
+        Assert.Equal(first.Sources, second.Sources);
+    }
+
+    [Fact]
+    public void Editing_an_unrelated_json_file_does_not_recompile_the_model()
+    {
+        var settings = new InMemoryAdditionalText("/project/appsettings.json", "{ \"a\": 1 }");
+        var compilation = GeneratorHarness.CreateCompilation(new[] { ModelSource });
+        var first = GeneratorHarness.Run(Array.Empty<string>(), new[] { Model, settings }, compilation: compilation);
+        var driver = first.Driver.ReplaceAdditionalText(settings, new InMemoryAdditionalText("/project/appsettings.json", "{ \"a\": 2 }"));
+
+        var second = GeneratorHarness.Run(Array.Empty<string>(), Array.Empty<AdditionalText>(), driver, compilation);
+
+        GeneratorCaching.AssertNotRun(second, Steps.Results);
+    }
+
+    [Fact]
+    public void Changing_the_calibration_file_recompiles_the_model()
+    {
+        string Calibrate(int seed) => QuantGen.Compiler.Calibration.Calibrator.Calibrate(SnapshotTests.TinyCnn(), ModelPath, new[] { OnnxModelBuilder.RandomFloats(36, seed) }).Write();
+        var calibration = new InMemoryAdditionalText("/project/Models/tiny_cnn.calib.json", Calibrate(1));
+        string source = ModelSource.Replace(", Precision = QuantGen.Precision.Float32", "", StringComparison.Ordinal);
+        var compilation = GeneratorHarness.CreateCompilation(new[] { source });
+        var first = GeneratorHarness.Run(Array.Empty<string>(), new[] { Model, calibration }, compilation: compilation);
+        Assert.Empty(first.AllDiagnostics);
+        var driver = first.Driver.ReplaceAdditionalText(calibration, new InMemoryAdditionalText(calibration.Path, Calibrate(2)));
+
+        var second = GeneratorHarness.Run(Array.Empty<string>(), Array.Empty<AdditionalText>(), driver, compilation);
+
+        Assert.Equal(IncrementalStepRunReason.Modified, Assert.Single(GeneratorCaching.Reasons(second, Steps.Results)));
+        Assert.NotEqual(first.Sources["Tests.TinyNet.Kernels.g.cs"], second.Sources["Tests.TinyNet.Kernels.g.cs"]);
     }
 
     [Fact]

@@ -64,12 +64,10 @@ public class RobustnessTests
         Check(cases);
     }
 
-    // Found by this test and a longer run of the same mutator (see the commit message), outside the files this suite's
-    // author may change: an empty input name ('' means omitted) where the op requires that input is a
-    // KeyNotFoundException (Ops/OpContext.cs, ShapeContext.Input); strides/dilations/kernel_shape past int range are
-    // cast to 0 (Ops/WindowGeometry.cs, DivideByZeroException); Conv weights of rank < 2 give new int[-1]
-    // (Ops/Conv.cs Read); an input and an output with the same parameter name (e.g. a graph output that is the
-    // graph input) give Predict two parameters named 'input' (Emit/ModelEmitter.cs Describe, CS0100).
+    // This test (and a longer run of the same mutator) found: an empty input name where the op requires the input
+    // (KeyNotFoundException), strides/dilations past int range cast to 0 (DivideByZeroException), Conv weights of
+    // rank < 2 (new int[-1]), an input larger than 2^31 elements (OverflowException), and an output and an input
+    // with the same parameter name (CS0100 in the generated code). All are diagnostics now.
     [Fact]
     public void Models_with_mutated_nodes_attributes_and_shapes_give_diagnostics_or_compiling_code()
     {
