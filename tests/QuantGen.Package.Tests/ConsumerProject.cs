@@ -28,7 +28,7 @@ public sealed class ConsumerProject
     public string IntermediateDirectory => Path.Combine(ProjectDirectory, "obj", "Debug", TargetFramework);
 
     /// <summary>Writes app.csproj with the given items (warnings are errors, so a clean build has none).</summary>
-    public ConsumerProject WithProject(string items)
+    public ConsumerProject WithProject(string items, string properties = "")
     {
         File.WriteAllText(Path.Combine(ProjectDirectory, "app.csproj"), $"""
             <Project Sdk="Microsoft.NET.Sdk">
@@ -38,6 +38,7 @@ public sealed class ConsumerProject
                 <Nullable>enable</Nullable>
                 <ImplicitUsings>disable</ImplicitUsings>
                 <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+            {properties}
               </PropertyGroup>
               <ItemGroup>
                 <PackageReference Include="QuantGen" Version="{_feed.Version}" />
