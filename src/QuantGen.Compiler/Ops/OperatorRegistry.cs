@@ -27,7 +27,7 @@ public static class OperatorRegistry
     {
         new Quantized.QuantizeU8(), new Quantized.DequantizeU8(), new Quantized.QuantizeDynamic(),
         new Quantized.QConv(), new Quantized.QGemm(),
-        new Quantized.QAdd(), new Quantized.QGlobalAveragePool(), new Quantized.QAveragePool(), new Quantized.QConcat(),
+        new Quantized.QAdd(), new Quantized.QGlobalAveragePool(), new Quantized.QAveragePool(), new Quantized.QConcat(), new Quantized.QLookup(),
     }.ToDictionary(op => op.OpType);
 
     public const string QuantizedDomain = "quantgen";

@@ -13,7 +13,8 @@ namespace QuantGen.Compiler.Passes;
 /// ranges becomes an integer kernel (QConv, QGemm): per-channel symmetric int8 weights, uint8 activations, int32 bias
 /// with the input zero point folded in, fixed-point requantization, and a fused Relu or Clip as clamp bounds.
 /// Add of two same-shape tensors becomes QAdd, GlobalAveragePool and AveragePool become QGlobalAveragePool and
-/// QAveragePool, Concat becomes QConcat (inputs requantized into the output's parameters where they differ).
+/// QAveragePool, Concat becomes QConcat (inputs requantized into the output's parameters where they differ), and a
+/// standalone activation (Relu, Clip, LeakyRelu, HardSigmoid, HardSwish, Sigmoid, Tanh) a 256-entry QLookup table.
 /// MaxPool and view ops follow their input into uint8 (they commute with quantization). Every other node stays float;
 /// Quantize/Dequantize nodes are placed wherever a tensor crosses between the two, and the graph's inputs and outputs
 /// stay float so the generated API does not change.
@@ -99,6 +100,7 @@ public sealed class QuantizeGraph
                 "Concat" => TryConcat(node),
                 "MaxPool" => TryFollowInput(node),
                 _ when op.IsView => TryFollowInput(node),
+                _ when op is ActivationOperator activation => TryActivation(node, activation),
                 _ => "no INT8 kernel for " + node.OpType,
             };
             if (reason != null)
@@ -194,10 +196,19 @@ public sealed class QuantizeGraph
             _params[dequantized] = p;
             return;
         }
-        string f = Float(x);
         string qName = Unique(dequantized + QuantizedSuffix);
         _graph.Values[qName] = new Value(qName, DataType.UInt8, _graph[x].Shape);
-        _nodes.Add(new Node(Unique("Quantize " + dequantized, nodeName: true), "Quantize", OperatorRegistry.QuantizedDomain, new[] { f }, new[] { qName }, QuantAttributes(p)));
+        if (_floatAvailable.Contains(x) || !_quantized.ContainsKey(x))
+        {
+            _nodes.Add(new Node(Unique("Quantize " + dequantized, nodeName: true), "Quantize", OperatorRegistry.QuantizedDomain, new[] { Float(x) }, new[] { qName }, QuantAttributes(p)));
+        }
+        else
+        {
+            // x exists only in uint8 on another grid: a table maps it to the pair's grid (what Dequantize then Quantize would compute).
+            var table = QLookup.Build(_params[x], p, v => v);
+            _nodes.Add(new Node(Unique("Requantize " + dequantized, nodeName: true), "QLookup", OperatorRegistry.QuantizedDomain, new[] { qx! }, new[] { qName },
+                new Dictionary<string, NodeAttribute> { ["table"] = new("table", AttributeKind.Ints) { Ints = table }, ["function"] = new("function", AttributeKind.String) { String = "a change of grid" } }));
+        }
         _quantized[dequantized] = qName;
         _params[dequantized] = p;
     }
@@ -332,6 +343,27 @@ public sealed class QuantizeGraph
         };
         string xa = U8(a.Name), xb = U8(b.Name);
         _nodes.Add(new Node(node.Name, "QAdd", OperatorRegistry.QuantizedDomain, new[] { xa, xb }, new[] { QuantizedOutput(node.Outputs[0], py.Value) }, attrs));
+        return null;
+    }
+
+    /// <summary>
+    /// A standalone activation on a uint8 tensor becomes a 256-entry table from the input's grid to the output's (Relu and
+    /// Clip keep the input's grid when the output has no parameters of its own: a clamp).
+    /// </summary>
+    private string? TryActivation(Node node, ActivationOperator op)
+    {
+        if (InputParams(node, 0, out var px) is { } reason) return reason;
+        var a = op.Describe(new ShapeContext(node, _graph));
+        var py = ParamsOf(node.Outputs[0]) ?? (a.Kind is ActivationKind.Relu or ActivationKind.Clip ? px : null);
+        if (py == null) return "no calibration statistics for its output";
+        var table = QLookup.Build(px, py.Value, a.Apply);
+        var attrs = new Dictionary<string, NodeAttribute>
+        {
+            ["table"] = new("table", AttributeKind.Ints) { Ints = table },
+            ["function"] = new("function", AttributeKind.String) { String = a.Describe() },
+        };
+        string x = U8(node.Inputs[0]);
+        _nodes.Add(new Node(node.Name, "QLookup", OperatorRegistry.QuantizedDomain, new[] { x }, new[] { QuantizedOutput(node.Outputs[0], py.Value) }, attrs));
         return null;
     }
 

@@ -318,4 +318,20 @@ public class IntegerKernelTests
         b.Node("DequantizeLinear", "", new[] { qn, s }, Attrs());
         CheckAll(b, (v, random) => Enumerable.Range(0, v.Length).Select(i => i % 11 == 0 ? float.NaN : (float)(random.NextDouble() * 16 - 8)).ToArray());
     }
+
+    [Fact]
+    public void QLookup_generated_kernel_matches_its_reference()
+    {
+        var random = new Random(50);
+        var b = new GraphBuilder();
+        foreach (var shape in new[] { new[] { 1 }, new[] { 7 }, new[] { 2, 3, 5, 5 } })
+        {
+            string x = b.Input("lut" + b.Graph.Nodes.Count, DataType.UInt8, shape);
+            var table = Enumerable.Range(0, 256).Select(_ => (long)random.Next(256)).ToArray();
+            b.Node("QLookup", Q, new[] { x }, Attrs(IntList("table", table)));
+        }
+        string s = b.Input("sigmoid", DataType.UInt8, 300);
+        b.Node("QLookup", Q, new[] { s }, Attrs(IntList("table", QLookup.Build(new QuantParams(0.05f, 128), new QuantParams(1f / 255f, 0), v => 1f / (1f + MathF.Exp(-v))))));
+        CheckAll(b, U8Data);
+    }
 }

@@ -117,7 +117,8 @@ public class QuantizeGraphTests
             .Node("broadcast", "Add", new[] { "x", "bias" }, new[] { "a" })
             .Initializer("k", new long[] { 1, 4, 3, 3 }, OnnxModelBuilder.RandomFloats(36, 3))
             .Node("with_constant", "Add", new[] { "a", "k" }, new[] { "b" })
-            .Node("sig", "Sigmoid", new[] { "b" }, new[] { "c" })
+            .Node("sig", "Sigmoid", new[] { "b" }, new[] { "c0" })
+            .Node("mul", "Mul", new[] { "c0", "b" }, new[] { "c" })
             .Node("uncalibrated", "Add", new[] { "c", "b" }, new[] { "d" })
             .Node("cat", "Concat", new[] { "k", "d" }, new[] { "e" }, OnnxAttribute.Int("axis", 1))
             .Output("e", 1, 8, 3, 3).ToBytes();
@@ -126,14 +127,14 @@ public class QuantizeGraphTests
         ranges.Remove("d");
         var graph = ModelCompiler.Prepare(model, "model.onnx");
         var report = ModelCompiler.Quantize(graph, GeneratedModel.Options(Precision.Int8, ranges));
-        string Reason(string node) => report.FloatNodes.Single(f => f.Node == node).Reason;
+        string Reason(string node) => report.FloatNodes.SingleOrDefault(f => f.Node == node).Reason
+            ?? throw new Xunit.Sdk.XunitException($"'{node}' is not a float node; float nodes: {string.Join(", ", report.FloatNodes)}");
         Assert.Contains("broadcast", Reason("broadcast"));
         Assert.Contains("constant", Reason("with_constant"));
-        Assert.Contains("no INT8 kernel for Sigmoid", Reason("sig"));
+        Assert.Contains("no INT8 kernel for Mul", Reason("mul"));
         Assert.Contains("no calibration statistics for its output", Reason("uncalibrated"));
         Assert.Contains("constant", Reason("cat"));
-        Assert.Empty(report.QuantizedNodes);
-        Assert.DoesNotContain(graph.Nodes, n => n.Domain == Compiler.Ops.OperatorRegistry.QuantizedDomain);
+        Assert.Equal(new[] { "sig" }, report.QuantizedNodes);  // a 256-entry table
     }
 
     [Fact]
@@ -227,4 +228,39 @@ public class QuantizeGraphTests
         var c = QuantParams.FromRange(ranges["c"].Item1, ranges["c"].Item2);
         Assert.Equal(c.ZeroPoint, cat.Attributes["y_zero_point"].Int);
     }
+
+    [Fact]
+    public void Standalone_activations_become_tables_between_grids()
+    {
+        // Sigmoid and Tanh are not fused into the Conv: they run as QLookup tables; a Relu after a Concat is a clamp.
+        var model = new OnnxModelBuilder(13).Input("x", 1, 2, 5, 5)
+            .Initializer("w", new long[] { 4, 2, 3, 3 }, OnnxModelBuilder.RandomFloats(72, 12, 0.5f))
+            .Node("conv", "Conv", new[] { "x", "w" }, new[] { "c" }, OnnxAttribute.Ints("pads", 1, 1, 1, 1))
+            .Node("sig", "Sigmoid", new[] { "c" }, new[] { "s" })
+            .Node("tanh", "Tanh", new[] { "c" }, new[] { "t" })
+            .Node("cat", "Concat", new[] { "s", "t" }, new[] { "st" }, OnnxAttribute.Int("axis", 1))
+            .Node("leaky", "LeakyRelu", new[] { "st" }, new[] { "l" }, OnnxAttribute.Float("alpha", 0.1f))
+            .Node("relu", "Relu", new[] { "l" }, new[] { "y" })
+            .Output("y", 1, 8, 5, 5).ToBytes();
+        var samples = Enumerable.Range(0, 6).Select(s => OnnxModelBuilder.RandomFloats(50, s, 2f)).ToList();
+        var (floatGraph, graph, report, ranges) = Quantized(model, samples);
+        Assert.Empty(report.FloatNodes);
+        Assert.Equal(new[] { "Quantize", "QConv", "QLookup", "QLookup", "QConcat", "QLookup", "QLookup", "Dequantize" }, graph.Nodes.Select(n => n.OpType));
+        var relu = graph.Nodes.Single(n => n.Name == "relu");
+        var pl = QuantParams.FromRange(ranges["l"].Item1, ranges["l"].Item2);
+        var py = QuantParams.FromRange(ranges["y"].Item1, ranges["y"].Item2);
+        Assert.Equal(QLookupTable(pl, py, v => Math.Max(v, 0f)), relu.Attributes["table"].Ints);
+        using var generated = GeneratedModel.Load(ModelCompiler.Compile(model, GeneratedModel.Options(Precision.Int8, ranges)).Files, graph);
+        foreach (var x in samples)
+        {
+            var reference = Reference(graph, x)[0];
+            BitExact(reference, generated.Run(x)[0], "INT8 code vs its reference");
+            var exact = Reference(floatGraph, x)[0].Floats!;
+            for (int i = 0; i < exact.Length; i++)
+                Assert.True(Math.Abs(exact[i] - reference.Floats![i]) < 0.05f, $"{i}: INT8 {reference.Floats![i]}, float {exact[i]}");
+        }
+    }
+
+    private static long[] QLookupTable(QuantParams x, QuantParams y, Func<float, float> f) =>
+        Enumerable.Range(0, 256).Select(q => (long)y.Quantize(f(x.Dequantize(q)))).ToArray();
 }
