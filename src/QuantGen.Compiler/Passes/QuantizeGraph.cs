@@ -77,7 +77,9 @@ public sealed class QuantizeGraph
                 continue;
             }
             bool onnx = node.Domain is "" or "ai.onnx";
-            if (onnx && node.OpType == "QuantizeLinear" && _pairs.TryGetValue(node.Name, out var pair))
+            // A pair folds whole or not at all: a half listed in KeepFloat keeps both halves as float ops (exact either way).
+            if (onnx && node.OpType == "QuantizeLinear" && _pairs.TryGetValue(node.Name, out var pair)
+                && !_graph.Consumers(node.Outputs[0]).Any(dq => _options.KeepFloat.Contains(dq.Name)))
             {
                 _pending[node.Outputs[0]] = pair;
                 _report.FoldedQdqNodes.Add(node.Name);

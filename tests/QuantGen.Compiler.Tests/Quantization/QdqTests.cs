@@ -377,4 +377,23 @@ public class QdqTests
         var actual = Reference(graph, x)[0].Floats!;
         for (int i = 0; i < 3; i++) Assert.Equal(expected[i], actual[i], 4);
     }
+
+    [Fact]
+    public void KeepFloat_on_either_half_of_a_pair_keeps_the_pair_as_float_ops()
+    {
+        var m = BuildQdqModel();
+        foreach (var kept in new[] { "r1q_q", "r1q_dq" })
+        {
+            var graph = ModelCompiler.Prepare(m.Bytes, "model.onnx");
+            var report = ModelCompiler.Quantize(graph, GeneratedModel.Options(Precision.Int8, NoCalibration) with { KeepFloat = new[] { kept } });
+            Assert.Contains(graph.Nodes, n => n.Name == "r1q_q");
+            Assert.Contains(graph.Nodes, n => n.Name == "r1q_dq");
+            Assert.DoesNotContain("r1q_q", report.FoldedQdqNodes);
+            var x = Input(1);
+            var fake = (float[])OnnxRuntime(m.Bytes, x, new[] { 1, 3, 8, 8 })[0];
+            var int8 = Reference(graph, x)[0].Floats!;
+            for (int i = 0; i < fake.Length; i++)
+                Assert.True(Math.Abs(fake[i] - int8[i]) <= 4 * OutputScale, $"{kept} kept: logit {i}: {int8[i]} vs {fake[i]}");
+        }
+    }
 }
