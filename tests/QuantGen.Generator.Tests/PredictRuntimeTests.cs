@@ -8,25 +8,43 @@ using Xunit;
 namespace QuantGen.Generator.Tests;
 
 /// <summary>
-/// The run-time contract of Predict on the sample CNN: no allocation per call after a thread's first, and
-/// thread-safety (each thread its own workspace; results identical to a single thread's).
+/// The run-time contract of Predict on the sample CNN, in Float32 and INT8 (calibrated and dynamic): no allocation
+/// per call after a thread's first, and thread-safety (each thread its own workspace; results identical to a single
+/// thread's).
 /// </summary>
 public sealed class PredictRuntimeTests : IClassFixture<PredictRuntimeTests.FashionNetAssembly>
 {
-    /// <summary>fashion_cnn compiled once for the class (compiling its weights is the slow part).</summary>
+    /// <summary>fashion_cnn compiled once per precision for the class (compiling its weights is the slow part).</summary>
     public sealed class FashionNetAssembly : IDisposable
     {
-        public FashionNetAssembly()
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<CompiledAssembly>> _byVariant = new();
+
+        /// <summary>"Float32", "Int8" (with the sample's calibration file) or "Int8Dynamic" (without: QG0021).</summary>
+        public CompiledAssembly this[string variant] => _byVariant.GetOrAdd(variant, v => new Lazy<CompiledAssembly>(() => Compile(v))).Value;
+
+        private static CompiledAssembly Compile(string variant)
         {
-            var bytes = File.ReadAllBytes(Path.Combine(ModelFiles.RepoRoot, "samples", "FashionMnist", "Models", "fashion_cnn.onnx"));
-            var run = GeneratorHarness.RunModel(bytes, className: "FashionNet", modelPath: "Models/fashion_cnn.onnx");
-            Assert.Empty(run.GeneratorDiagnostics);
-            Assembly = CompiledAssembly.Load(run, Harness);
+            string models = Path.Combine(ModelFiles.RepoRoot, "samples", "FashionMnist", "Models");
+            var bytes = File.ReadAllBytes(Path.Combine(models, "fashion_cnn.onnx"));
+            string source = $$"""
+                namespace Tests;
+
+                [QuantGen.OnnxModel("Models/fashion_cnn.onnx"{{(variant == "Float32" ? ", Precision = QuantGen.Precision.Float32" : "")}})]
+                public static partial class FashionNet;
+                """;
+            var files = new System.Collections.Generic.List<Microsoft.CodeAnalysis.AdditionalText> { ModelFiles.Transport(bytes, "Models/fashion_cnn.onnx") };
+            if (variant == "Int8")
+                files.Add(new InMemoryAdditionalText("/project/Models/fashion_cnn.calib.json", File.ReadAllText(Path.Combine(models, "fashion_cnn.calib.json"))));
+            var run = GeneratorHarness.Run(new[] { source }, files);
+            Assert.Equal(variant == "Int8Dynamic" ? new[] { "QG0021" } : Array.Empty<string>(), run.GeneratorDiagnostics.Where(d => d.Severity >= Microsoft.CodeAnalysis.DiagnosticSeverity.Warning).Select(d => d.Id));
+            return CompiledAssembly.Load(run, Harness);
         }
 
-        public CompiledAssembly Assembly { get; }
-
-        public void Dispose() => Assembly.Dispose();
+        public void Dispose()
+        {
+            foreach (var assembly in _byVariant.Values.Where(l => l.IsValueCreated))
+                assembly.Value.Dispose();
+        }
     }
 
     // Allocation is measured inside the loaded assembly, so no reflection or delegate plumbing is counted.
@@ -59,16 +77,20 @@ public sealed class PredictRuntimeTests : IClassFixture<PredictRuntimeTests.Fash
         }
         """;
 
-    private readonly CompiledAssembly _assembly;
+    private readonly FashionNetAssembly _assemblies;
 
-    public PredictRuntimeTests(FashionNetAssembly fixture) => _assembly = fixture.Assembly;
+    public PredictRuntimeTests(FashionNetAssembly fixture) => _assemblies = fixture;
+
+    public static TheoryData<string> Variants => new() { "Float32", "Int8", "Int8Dynamic" };
 
     private static float[] Image(int seed) => OnnxModelBuilder.RandomFloats(784, seed, scale: 0.5f).Select(v => v + 0.5f).ToArray();
 
-    [Fact]
-    public void Predict_allocates_nothing_after_warm_up()
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void Predict_allocates_nothing_after_warm_up(string variant)
     {
-        var measure = _assembly.Method<Func<float[], float[], int, int, long>>("Tests.RuntimeHarness", "AllocatedBytes");
+        var assembly = _assemblies[variant];
+        var measure = assembly.Method<Func<float[], float[], int, int, long>>("Tests.RuntimeHarness", "AllocatedBytes");
         long bytes = measure(Image(1), new float[10], 50, 1000);
         Assert.Equal(0, bytes);
 
@@ -77,20 +99,24 @@ public sealed class PredictRuntimeTests : IClassFixture<PredictRuntimeTests.Fash
         var thread = new Thread(() => firstCall = measure(Image(1), new float[10], 0, 1));
         thread.Start();
         thread.Join();
-        Assert.True(firstCall >= (int)_assembly.Constant("Tests.FashionNet", "WorkspaceBytes")!, $"a first call allocated {firstCall} bytes");
+        Assert.True(firstCall >= (int)assembly.Constant("Tests.FashionNet", "WorkspaceBytes")!, $"a first call allocated {firstCall} bytes");
     }
 
-    [Fact]
-    public void Predict_with_a_caller_workspace_allocates_nothing()
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void Predict_with_a_caller_workspace_allocates_nothing(string variant)
     {
-        var measure = _assembly.Method<Func<float[], float[], int, long>>("Tests.RuntimeHarness", "AllocatedBytesWithCallerWorkspace");
+        var assembly = _assemblies[variant];
+        var measure = assembly.Method<Func<float[], float[], int, long>>("Tests.RuntimeHarness", "AllocatedBytesWithCallerWorkspace");
         Assert.Equal(0, measure(Image(2), new float[10], 1000));
     }
 
-    [Fact]
-    public void Four_threads_at_once_get_the_single_threaded_results()
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void Four_threads_at_once_get_the_single_threaded_results(string variant)
     {
-        var predict = _assembly.Method<Action<float[], float[]>>("Tests.RuntimeHarness", "Predict");
+        var assembly = _assemblies[variant];
+        var predict = assembly.Method<Action<float[], float[]>>("Tests.RuntimeHarness", "Predict");
         const int threads = 4, imagesPerThread = 8, rounds = 25;
         var images = Enumerable.Range(0, threads * imagesPerThread).Select(Image).ToArray();
         var expected = images.Select(image =>
