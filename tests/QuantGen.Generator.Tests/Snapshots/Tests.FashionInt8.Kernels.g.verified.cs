@@ -27,35 +27,37 @@ namespace Tests
         // QConv '/features/features.0/Conv': 1x1x28x28 -> 1x8x28x28, k3 s1 p1,1,1,1, uint8 x int8, zero points 0 -> 0, clamp [0, 255]
         private static void Features_features_0_Conv(ReadOnlySpan<byte> x0, ReadOnlySpan<sbyte> x1, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0)
         {
-            // uint8 x int8 -> int32 for each output pixel over 1 channels x 3x3; padding reads the zero point 0.
+            // For each output pixel: gather its 1x3x3 uint8 window once (padding reads the zero point 0),
+            // then one exact uint8 x int8 -> int32 dot product per output channel.
+            Span<byte> window = stackalloc byte[9];
             for (int n = 0; n < 1; n++)
             {
-                for (int oc = 0; oc < 8; oc++)
+                for (int group = 0; group < 1; group++)
                 {
-                    int xc = n * 784;
-                    var wo = x1.Slice(oc * 9, 9);
-                    var yo = y0.Slice((n * 8 + oc) * 784, 784);
-                    int b = x2[oc], m = x3[oc], s = x4[oc];
+                    int xg = (n * 1 + group * 1) * 784;
                     for (int oy = 0; oy < 28; oy++)
                     {
                         for (int ox = 0; ox < 28; ox++)
                         {
-                            int acc = b;
+                            int k = 0;
                             for (int ic = 0; ic < 1; ic++)
                             {
-                                int xi = xc + ic * 784;
-                                int wi = ic * 9;
+                                int xi = xg + ic * 784;
                                 for (int ky = 0; ky < 3; ky++)
                                 {
-                                    int iy = oy * 1 + ky * 1 - 1;
+                                    int iy = oy + ky - 1;
                                     for (int kx = 0; kx < 3; kx++)
                                     {
-                                        int ix = ox * 1 + kx * 1 - 1;
-                                        acc += ((uint)iy < 28u && (uint)ix < 28u ? x0[xi + iy * 28 + ix] : 0) * wo[wi + ky * 3 + kx];
+                                        int ix = ox + kx - 1;
+                                        window[k++] = (uint)iy < 28u && (uint)ix < 28u ? x0[xi + iy * 28 + ix] : (byte)0;
                                     }
                                 }
                             }
-                            yo[oy * 28 + ox] = RequantizeToU8(acc, m, s, 0, 0, 255);
+                            for (int oc = group * 8; oc < (group + 1) * 8; oc++)
+                            {
+                                int acc = x2[oc] + DotU8S8(window, x1.Slice(oc * 9, 9));
+                                y0[(n * 8 + oc) * 784 + oy * 28 + ox] = RequantizeToU8(acc, x3[oc], x4[oc], 0, 0, 255);
+                            }
                         }
                     }
                 }
@@ -93,35 +95,37 @@ namespace Tests
         // QConv '/features/features.4/Conv': 1x8x14x14 -> 1x16x12x12, k3 s1, uint8 x int8, zero points 0 -> 0, clamp [0, 255]
         private static void Features_features_4_Conv(ReadOnlySpan<byte> x0, ReadOnlySpan<sbyte> x1, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0)
         {
-            // uint8 x int8 -> int32 for each output pixel over 8 channels x 3x3; padding reads the zero point 0.
+            // For each output pixel: gather its 8x3x3 uint8 window once (padding reads the zero point 0),
+            // then one exact uint8 x int8 -> int32 dot product per output channel.
+            Span<byte> window = stackalloc byte[72];
             for (int n = 0; n < 1; n++)
             {
-                for (int oc = 0; oc < 16; oc++)
+                for (int group = 0; group < 1; group++)
                 {
-                    int xc = n * 1568;
-                    var wo = x1.Slice(oc * 72, 72);
-                    var yo = y0.Slice((n * 16 + oc) * 144, 144);
-                    int b = x2[oc], m = x3[oc], s = x4[oc];
+                    int xg = (n * 8 + group * 8) * 196;
                     for (int oy = 0; oy < 12; oy++)
                     {
                         for (int ox = 0; ox < 12; ox++)
                         {
-                            int acc = b;
+                            int k = 0;
                             for (int ic = 0; ic < 8; ic++)
                             {
-                                int xi = xc + ic * 196;
-                                int wi = ic * 9;
+                                int xi = xg + ic * 196;
                                 for (int ky = 0; ky < 3; ky++)
                                 {
-                                    int iy = oy * 1 + ky * 1;
+                                    int iy = oy + ky;
                                     for (int kx = 0; kx < 3; kx++)
                                     {
-                                        int ix = ox * 1 + kx * 1;
-                                        acc += x0[xi + iy * 14 + ix] * wo[wi + ky * 3 + kx];
+                                        int ix = ox + kx;
+                                        window[k++] = x0[xi + iy * 14 + ix];
                                     }
                                 }
                             }
-                            yo[oy * 12 + ox] = RequantizeToU8(acc, m, s, 0, 0, 255);
+                            for (int oc = group * 16; oc < (group + 1) * 16; oc++)
+                            {
+                                int acc = x2[oc] + DotU8S8(window, x1.Slice(oc * 72, 72));
+                                y0[(n * 16 + oc) * 144 + oy * 12 + ox] = RequantizeToU8(acc, x3[oc], x4[oc], 0, 0, 255);
+                            }
                         }
                     }
                 }
@@ -167,7 +171,7 @@ namespace Tests
                 {
                     var wn = x1.Slice(n * 576, 576);
                     int acc = x2[n];
-                    for (int i = 0; i < 576; i++) acc += row[i] * wn[i];
+                    acc += DotU8S8(row, wn);
                     y0[m * 64 + n] = RequantizeToU8(acc, x3[n], x4[n], 0, 0, 255);
                 }
             }
@@ -184,7 +188,7 @@ namespace Tests
                 {
                     var wn = x1.Slice(n * 64, 64);
                     int acc = x2[n];
-                    for (int i = 0; i < 64; i++) acc += row[i] * wn[i];
+                    acc += DotU8S8(row, wn);
                     y0[m * 10 + n] = RequantizeToU8(acc, x3[n], x4[n], 131, 0, 255);
                 }
             }
@@ -197,6 +201,42 @@ namespace Tests
             {
                 y0[i] = (x0[i] - 131) * 0.16449943f;
             }
+        }
+
+        /// <summary>
+        /// Exact int32 dot product of uint8 and int8 spans of equal length. 16 pairs at a time, widened to int16 first:
+        /// every product fits in int16 (|255 * -128| &lt; 2^15), so nothing saturates (vpmaddubsw would).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static int DotU8S8(ReadOnlySpan<byte> a, ReadOnlySpan<sbyte> b)
+        {
+            int i = 0, sum = 0;
+            if (Vector256.IsHardwareAccelerated && a.Length >= 16)
+            {
+                ref byte ra = ref MemoryMarshal.GetReference(a);
+                ref sbyte rb = ref MemoryMarshal.GetReference(b);
+                var acc = Vector256<int>.Zero;
+                for (; i <= a.Length - 16; i += 16)
+                {
+                    var (a0, a1) = Vector128.Widen(Vector128.LoadUnsafe(ref ra, (nuint)i));
+                    var (b0, b1) = Vector128.Widen(Vector128.LoadUnsafe(ref rb, (nuint)i));
+                    var wa = Vector256.Create(a0, a1).AsInt16();
+                    var wb = Vector256.Create(b0, b1);
+                    if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+                    {
+                        acc += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(wa, wb);
+                    }
+                    else
+                    {
+                        var (p0, p1) = Vector256.Widen(wa * wb);
+                        acc += p0 + p1;
+                    }
+                }
+                sum = Vector256.Sum(acc);
+            }
+            for (; i < a.Length; i++)
+                sum += a[i] * b[i];
+            return sum;
         }
 
         /// <summary>float to uint8: clamp(round_half_even(x / scale) + zeroPoint, 0, 255); NaN becomes the zero point.</summary>

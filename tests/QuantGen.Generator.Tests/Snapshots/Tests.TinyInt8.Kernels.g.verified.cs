@@ -27,35 +27,37 @@ namespace Tests
         // QConv '/conv/Conv': 1x1x6x6 -> 1x2x4x4, k3 s1, uint8 x int8, zero points 0 -> 0, clamp [0, 255]
         private static void Conv_Conv(ReadOnlySpan<byte> x0, ReadOnlySpan<sbyte> x1, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0)
         {
-            // uint8 x int8 -> int32 for each output pixel over 1 channels x 3x3; padding reads the zero point 0.
+            // For each output pixel: gather its 1x3x3 uint8 window once (padding reads the zero point 0),
+            // then one exact uint8 x int8 -> int32 dot product per output channel.
+            Span<byte> window = stackalloc byte[9];
             for (int n = 0; n < 1; n++)
             {
-                for (int oc = 0; oc < 2; oc++)
+                for (int group = 0; group < 1; group++)
                 {
-                    int xc = n * 36;
-                    var wo = x1.Slice(oc * 9, 9);
-                    var yo = y0.Slice((n * 2 + oc) * 16, 16);
-                    int b = x2[oc], m = x3[oc], s = x4[oc];
+                    int xg = (n * 1 + group * 1) * 36;
                     for (int oy = 0; oy < 4; oy++)
                     {
                         for (int ox = 0; ox < 4; ox++)
                         {
-                            int acc = b;
+                            int k = 0;
                             for (int ic = 0; ic < 1; ic++)
                             {
-                                int xi = xc + ic * 36;
-                                int wi = ic * 9;
+                                int xi = xg + ic * 36;
                                 for (int ky = 0; ky < 3; ky++)
                                 {
-                                    int iy = oy * 1 + ky * 1;
+                                    int iy = oy + ky;
                                     for (int kx = 0; kx < 3; kx++)
                                     {
-                                        int ix = ox * 1 + kx * 1;
-                                        acc += x0[xi + iy * 6 + ix] * wo[wi + ky * 3 + kx];
+                                        int ix = ox + kx;
+                                        window[k++] = x0[xi + iy * 6 + ix];
                                     }
                                 }
                             }
-                            yo[oy * 4 + ox] = RequantizeToU8(acc, m, s, 0, 0, 255);
+                            for (int oc = group * 2; oc < (group + 1) * 2; oc++)
+                            {
+                                int acc = x2[oc] + DotU8S8(window, x1.Slice(oc * 9, 9));
+                                y0[(n * 2 + oc) * 16 + oy * 4 + ox] = RequantizeToU8(acc, x3[oc], x4[oc], 0, 0, 255);
+                            }
                         }
                     }
                 }
@@ -101,7 +103,7 @@ namespace Tests
                 {
                     var wn = x1.Slice(n * 8, 8);
                     int acc = x2[n];
-                    for (int i = 0; i < 8; i++) acc += row[i] * wn[i];
+                    acc += DotU8S8(row, wn);
                     y0[m * 3 + n] = RequantizeToU8(acc, x3[n], x4[n], 145, 0, 255);
                 }
             }
@@ -114,6 +116,42 @@ namespace Tests
             {
                 y0[i] = (x0[i] - 145) * 0.0066090473f;
             }
+        }
+
+        /// <summary>
+        /// Exact int32 dot product of uint8 and int8 spans of equal length. 16 pairs at a time, widened to int16 first:
+        /// every product fits in int16 (|255 * -128| &lt; 2^15), so nothing saturates (vpmaddubsw would).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static int DotU8S8(ReadOnlySpan<byte> a, ReadOnlySpan<sbyte> b)
+        {
+            int i = 0, sum = 0;
+            if (Vector256.IsHardwareAccelerated && a.Length >= 16)
+            {
+                ref byte ra = ref MemoryMarshal.GetReference(a);
+                ref sbyte rb = ref MemoryMarshal.GetReference(b);
+                var acc = Vector256<int>.Zero;
+                for (; i <= a.Length - 16; i += 16)
+                {
+                    var (a0, a1) = Vector128.Widen(Vector128.LoadUnsafe(ref ra, (nuint)i));
+                    var (b0, b1) = Vector128.Widen(Vector128.LoadUnsafe(ref rb, (nuint)i));
+                    var wa = Vector256.Create(a0, a1).AsInt16();
+                    var wb = Vector256.Create(b0, b1);
+                    if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+                    {
+                        acc += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(wa, wb);
+                    }
+                    else
+                    {
+                        var (p0, p1) = Vector256.Widen(wa * wb);
+                        acc += p0 + p1;
+                    }
+                }
+                sum = Vector256.Sum(acc);
+            }
+            for (; i < a.Length; i++)
+                sum += a[i] * b[i];
+            return sum;
         }
 
         /// <summary>float to uint8: clamp(round_half_even(x / scale) + zeroPoint, 0, 255); NaN becomes the zero point.</summary>

@@ -101,39 +101,53 @@ public sealed class QConv : Operator
             DynamicEpilogue.EmitPreamble(ctx);
             xZero = "zx";
         }
-        w.Line($"// uint8 x int8 -> int32 for each output pixel over {p.Cg} channels x {g.KH}x{g.KW}; padding reads the zero point {xZero}.");
+        int window = p.Cg * g.KH * g.KW;
+        w.Line($"// For each output pixel: gather its {p.Cg}x{g.KH}x{g.KW} uint8 window once (padding reads the zero point {xZero}),");
+        w.Line($"// then one exact uint8 x int8 -> int32 dot product per output channel{(p.Group == 1 ? "" : " of the group")}.");
+        w.Line($"Span<byte> window = stackalloc byte[{window}];");
         using (w.Block($"for (int n = 0; n < {g.N}; n++)"))
-        using (w.Block($"for (int oc = 0; oc < {p.M}; oc++)"))
+        using (w.Block($"for (int group = 0; group < {p.Group}; group++)"))
         {
-            w.Line(p.Group == 1 ? $"int xc = n * {g.C * g.H * g.W};" : $"int xc = (n * {g.C} + oc / {p.Mg} * {p.Cg}) * {g.H * g.W};");
-            w.Line($"var wo = {wt}.Slice(oc * {p.Cg * g.KH * g.KW}, {p.Cg * g.KH * g.KW});");
-            w.Line($"var yo = {y}.Slice((n * {p.M} + oc) * {plane}, {plane});");
-            if (!dynamic) w.Line($"int b = {ctx.In(2)}[oc], m = {ctx.In(3)}[oc], s = {ctx.In(4)}[oc];");
+            w.Line($"int xg = (n * {g.C} + group * {p.Cg}) * {g.H * g.W};");
             using (w.Block($"for (int oy = 0; oy < {g.OH}; oy++)"))
             using (w.Block($"for (int ox = 0; ox < {g.OW}; ox++)"))
             {
-                w.Line(dynamic ? "int acc = 0;" : "int acc = b;");
+                w.Line("int k = 0;");
                 using (w.Block($"for (int ic = 0; ic < {p.Cg}; ic++)"))
                 {
-                    w.Line($"int xi = xc + ic * {g.H * g.W};");
-                    w.Line($"int wi = ic * {g.KH * g.KW};");
+                    w.Line($"int xi = xg + ic * {g.H * g.W};");
                     using (w.Block($"for (int ky = 0; ky < {g.KH}; ky++)"))
                     {
-                        w.Line($"int iy = oy * {g.SY} + ky * {g.DY}{(g.PadTop != 0 ? " - " + g.PadTop : "")};");
+                        w.Line($"int iy = {Index("oy", g.SY, "ky", g.DY, g.PadTop)};");
                         using (w.Block($"for (int kx = 0; kx < {g.KW}; kx++)"))
                         {
-                            w.Line($"int ix = ox * {g.SX} + kx * {g.DX}{(g.PadLeft != 0 ? " - " + g.PadLeft : "")};");
+                            w.Line($"int ix = {Index("ox", g.SX, "kx", g.DX, g.PadLeft)};");
                             string read = $"{x}[xi + iy * {g.W} + ix]";
-                            if (g.HasPadding) read = $"((uint)iy < {g.H}u && (uint)ix < {g.W}u ? {read} : {xZero})";
-                            w.Line($"acc += {read} * wo[wi + ky * {g.KW} + kx];");
+                            if (g.HasPadding) read = $"(uint)iy < {g.H}u && (uint)ix < {g.W}u ? {read} : (byte){xZero}";
+                            w.Line($"window[k++] = {read};");
                         }
                     }
                 }
-                if (dynamic)
-                    DynamicEpilogue.EmitStore(ctx, "yo[oy * " + g.OW + " + ox]", "acc", "oc");
-                else
-                    w.Line($"yo[oy * {g.OW} + ox] = {ctx.Helper(KernelHelpers.RequantizeToU8)}(acc, m, s, {r.YZero}, {r.Min}, {r.Max});");
+                using (w.Block($"for (int oc = group * {p.Mg}; oc < (group + 1) * {p.Mg}; oc++)"))
+                {
+                    string dot = $"{ctx.Helper(KernelHelpers.DotU8S8)}(window, {wt}.Slice(oc * {window}, {window}))";
+                    string target = $"{y}[(n * {p.M} + oc) * {plane} + oy * {g.OW} + ox]";
+                    if (dynamic)
+                    {
+                        w.Line($"int acc = {dot};");
+                        DynamicEpilogue.EmitStore(ctx, target, "acc", "oc");
+                    }
+                    else
+                    {
+                        w.Line($"int acc = {ctx.In(2)}[oc] + {dot};");
+                        w.Line($"{target} = {ctx.Helper(KernelHelpers.RequantizeToU8)}(acc, {ctx.In(3)}[oc], {ctx.In(4)}[oc], {r.YZero}, {r.Min}, {r.Max});");
+                    }
+                }
             }
         }
     }
+
+    /// <summary>"oy * 2 + ky - 1": the input coordinate of a window position, without "* 1" and "- 0".</summary>
+    private static string Index(string output, int stride, string kernel, int dilation, int pad) =>
+        (stride == 1 ? output : $"{output} * {stride}") + " + " + (dilation == 1 ? kernel : $"{kernel} * {dilation}") + (pad != 0 ? $" - {pad}" : "");
 }

@@ -84,7 +84,7 @@ public sealed class QGemm : Operator
             {
                 w.Line($"var wn = {wt}.Slice(n * {k}, {k});");
                 w.Line(dynamic ? "int acc = 0;" : $"int acc = {ctx.In(2)}[n];");
-                w.Line($"for (int i = 0; i < {k}; i++) acc += row[i] * wn[i];");
+                w.Line($"acc += {ctx.Helper(KernelHelpers.DotU8S8)}(row, wn);");
                 if (dynamic)
                     DynamicEpilogue.EmitStore(ctx, $"{y}[m * {n} + n]", "acc", "n");
                 else
