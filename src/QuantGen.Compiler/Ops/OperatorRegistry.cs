@@ -16,7 +16,7 @@ public static class OperatorRegistry
         new MaxPool(), new AveragePool(), new GlobalAveragePool(), new GlobalMaxPool(),
         new MatMul(), new Softmax(), new ReduceMean(),
         new Transpose(), new Concat(), new Gather(), new Slice(), new Pad(),
-        new QuantizeLinear(), new DequantizeLinear(),
+        new QuantizeLinear(), new DequantizeLinear(), new QLinearConv(), new QLinearMatMul(), new ConvInteger(), new MatMulInteger(),
     }.ToDictionary(op => op.OpType);
 
     /// <summary>

@@ -91,6 +91,13 @@ public sealed class QuantizeGraph
                 _report.FoldedQdqNodes.Add(node.Name);
                 continue;
             }
+            if (onnx && node.OpType is "QLinearConv" or "QLinearMatMul" or "ConvInteger" or "MatMulInteger")
+            {
+                // The model's own integer operators run as they are.
+                KeepFloat(node, "");
+                _report.QuantizedNodes.Add(node.Name);
+                continue;
+            }
             string? reason = node.OpType switch
             {
                 "Conv" => TryConv(node),
@@ -127,7 +134,8 @@ public sealed class QuantizeGraph
                 node.Inputs[i] = Float(node.Inputs[i]);
         _nodes.Add(node);
         _floatAvailable.UnionWith(node.Outputs.Where(o => o.Length > 0));
-        if (node.OpType is not ("Reshape" or "Flatten" or "Squeeze" or "Unsqueeze" or "Identity" or "Dropout"))
+        // Views, the model's own (de)quantization and its integer operators are not float computation worth reporting.
+        if (reason.Length > 0 && node.OpType is not ("Reshape" or "Flatten" or "Squeeze" or "Unsqueeze" or "Identity" or "Dropout" or "QuantizeLinear" or "DequantizeLinear"))
             _report.FloatNodes.Add((node.Name, node.OpType, reason));
     }
 

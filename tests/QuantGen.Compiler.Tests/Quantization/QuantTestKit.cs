@@ -237,6 +237,7 @@ internal static class QuantTestKit
                 Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float => (Array)r.AsTensor<float>().ToArray(),
                 Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.UInt8 => r.AsTensor<byte>().ToArray(),
                 Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Int8 => r.AsTensor<sbyte>().ToArray(),
+                Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Int32 => r.AsTensor<int>().ToArray(),
                 var t => throw new NotSupportedException($"output '{o}' has element type {t}"),
             };
         }).ToArray();
