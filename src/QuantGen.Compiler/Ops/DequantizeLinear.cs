@@ -6,8 +6,9 @@ namespace QuantGen.Compiler.Ops;
 
 /// <summary>
 /// ONNX DequantizeLinear (opset 10+; per axis from 13): y = (float)(x - x_zero_point) * x_scale for uint8, int8 and
-/// int32 x. When it folds int8 weights with zero points 0 (a QDQ model's weights), the reference records the int8
-/// values and scales as the result's <see cref="WeightHint"/>, so INT8 compilation reuses the model's own weights.
+/// int32 x. When it folds symmetric weights (int8 with zero points 0, or uint8 with zero points 128: a QDQ model's
+/// weights), the reference records the int8 values and scales as the result's <see cref="WeightHint"/>, so INT8
+/// compilation reuses the model's own weights.
 /// </summary>
 public sealed class DequantizeLinear : Operator
 {
@@ -48,8 +49,10 @@ public sealed class DequantizeLinear : Operator
             y[i] = (float)((int)xs[i] - q.ZeroPoints[c]) * q.Scales[c];
         }
         var result = Tensor.FromFloats(x.Shape, y);
-        if (q.Type == DataType.Int8 && Array.TrueForAll(q.ZeroPoints, z => z == 0))
-            WeightHint.Record(result, new WeightHint(x.Shape, Array.ConvertAll(xs, v => (sbyte)v), (float[])q.Scales.Clone(), q.Axis));
+        // Symmetric weights: int8 with zero point 0, or uint8 with zero point 128 (the same grid shifted by 128).
+        int offset = q.Type == DataType.Int8 ? 0 : 128;
+        if (q.Type is DataType.Int8 or DataType.UInt8 && Array.TrueForAll(q.ZeroPoints, z => z == offset))
+            WeightHint.Record(result, new WeightHint(x.Shape, Array.ConvertAll(xs, v => (sbyte)(v - offset)), (float[])q.Scales.Clone(), q.Axis));
         ctx.SetOutput(0, result);
     }
 

@@ -104,6 +104,22 @@ public class QdqTests
         var perChannel = hint.ToPerChannel(1)!;
         Assert.Equal(new sbyte[] { -128, 0, 127, -1, 1, 5 }, perChannel.Values);
         Assert.Null(hint.ToPerChannel(0));
+
+        // uint8 weights with zero point 128 are the same symmetric grid: q - 128. Another zero point is not symmetric.
+        foreach (var (zero, symmetric) in new[] { (128, true), (100, false) })
+        {
+            var u8 = new OnnxModelBuilder(13).Input("x", 2, 3)
+                .RawInitializer("w", OnnxModelBuilder.ElementType.UInt8, new long[] { 3, 2 }, new byte[] { 0, 127, 128, 129, 255, 133 })
+                .Initializer("ws", Array.Empty<long>(), new[] { 0.5f });
+            ZeroPoint(u8, "wz", OnnxModelBuilder.ElementType.UInt8, zero)
+                .Node("dq", "DequantizeLinear", new[] { "w", "ws", "wz" }, new[] { "wf" })
+                .Node("mm", "MatMul", new[] { "x", "wf" }, new[] { "y" })
+                .Output("y", 2, 2);
+            var g = ModelCompiler.Prepare(u8.ToBytes(), "model.onnx");
+            var h = WeightHint.Of(g["wf"].Constant!);
+            Assert.Equal(symmetric, h != null);
+            if (symmetric) Assert.Equal(new sbyte[] { -128, -1, 0, 1, 127, 5 }, h!.Values);
+        }
     }
 
     [Fact]
