@@ -23,9 +23,9 @@ public static class CalibrationDiagnostics
         DiagnosticCatalog.UnreadableCalibration.Create(calibrationPath, error.Message.TrimEnd('.'), modelPath);
 
     /// <summary>QG0020: tensors the quantizer needs that the file has no statistics for.</summary>
-    public static ModelDiagnostic MissingStatistics(string calibrationPath, string modelPath, IEnumerable<string> tensorNames)
+    public static ModelDiagnostic MissingStatistics(string calibrationPath, string modelPath, IEnumerable<string> nodeNames)
     {
-        var names = tensorNames.ToList();
+        var names = nodeNames.ToList();
         string listed = string.Join(", ", names.Take(MaxNamesListed).Select(n => "'" + n + "'"))
             + (names.Count > MaxNamesListed ? $" and {names.Count - MaxNamesListed} more" : "");
         return DiagnosticCatalog.MissingCalibrationStatistics.Create(calibrationPath, names.Count, listed, modelPath);

@@ -130,7 +130,7 @@ public static class DiagnosticCatalog
 
     public static readonly DiagnosticDescriptorInfo MissingCalibrationStatistics = new(
         "QG0020", ModelDiagnosticSeverity.Warning, "Calibration file lacks tensors",
-        "The calibration file '{0}' has no statistics for {1} tensor(s) the quantizer needs: {2}; the nodes that read or write them stay in float.",
+        "The calibration file '{0}' lacks statistics for the tensors of {1} node(s), which stay in float: {2}.",
         "Recalibrate with this version of QuantGen: quantgen calibrate {3} --data X.npy --output {0} (tensor names are those of QuantGen's optimized graph, which can change between versions).");
 
     public static readonly DiagnosticDescriptorInfo NoCalibration = new(

@@ -58,8 +58,11 @@ public sealed class WeightEmitter
             var chunk = chunks[i];
             yield return (i, w =>
             {
-                foreach (var m in chunk)
-                    WriteMember(w, m.Member, m.Comment, m.Tensor);
+                for (int m = 0; m < chunk.Count; m++)
+                {
+                    if (m > 0) w.Line();
+                    WriteMember(w, chunk[m].Member, chunk[m].Comment, chunk[m].Tensor);
+                }
             });
         }
     }
@@ -74,7 +77,6 @@ public sealed class WeightEmitter
         if (words == 0)
         {
             w.Line($"private static ReadOnlySpan<ulong> {member}_Data => default;");
-            w.Line();
             return;
         }
         w.Line($"private static ReadOnlySpan<ulong> {member}_Data => new ulong[]");
@@ -102,7 +104,6 @@ public sealed class WeightEmitter
         }
         w.Outdent();
         w.Line("};");
-        w.Line();
     }
 
     /// <summary>The tensor's elements as little-endian bytes in its own element type.</summary>

@@ -91,7 +91,7 @@ public sealed class Conv : Operator
         string x = ctx.In(0), wt = ctx.In(1), y = ctx.Out(0);
         string? bias = ctx.HasInput(2) ? ctx.In(2) : null;
         int plane = g.OH * g.OW;
-        w.Line($"// Direct convolution: for each output pixel, sum over {p.Cg} input channels x {g.KH}x{g.KW} window.");
+        w.Line($"// Direct convolution: for each output pixel, sum over the {p.Cg}x{g.KH}x{g.KW} input window.");
         using (w.Block($"for (int n = 0; n < {g.N}; n++)"))
         using (w.Block($"for (int oc = 0; oc < {p.M}; oc++)"))
         {
@@ -109,11 +109,11 @@ public sealed class Conv : Operator
                     w.Line($"int wi = ic * {g.KH * g.KW};");
                     using (w.Block($"for (int ky = 0; ky < {g.KH}; ky++)"))
                     {
-                        w.Line($"int iy = oy * {g.SY} + ky * {g.DY}{(g.PadTop != 0 ? " - " + g.PadTop : "")};");
+                        w.Line($"int iy = {g.InputRow("oy", "ky")};");
                         if (g.HasPadding) w.Line($"if ((uint)iy >= {g.H}u) continue;");
                         using (w.Block($"for (int kx = 0; kx < {g.KW}; kx++)"))
                         {
-                            w.Line($"int ix = ox * {g.SX} + kx * {g.DX}{(g.PadLeft != 0 ? " - " + g.PadLeft : "")};");
+                            w.Line($"int ix = {g.InputColumn("ox", "kx")};");
                             if (g.HasPadding) w.Line($"if ((uint)ix >= {g.W}u) continue;");
                             w.Line($"sum += {x}[xi + iy * {g.W} + ix] * wo[wi + ky * {g.KW} + kx];");
                         }

@@ -85,11 +85,11 @@ public abstract class Pool : Operator
                 if (!IsMax && boundsChecks) w.Line("int count = 0;");
                 using (w.Block($"for (int ky = 0; ky < {g.KH}; ky++)"))
                 {
-                    w.Line($"int iy = oy * {g.SY} + ky * {g.DY}{(g.PadTop != 0 ? " - " + g.PadTop : "")};");
+                    w.Line($"int iy = {g.InputRow("oy", "ky")};");
                     if (boundsChecks) w.Line($"if ((uint)iy >= {g.H}u) continue;");
                     using (w.Block($"for (int kx = 0; kx < {g.KW}; kx++)"))
                     {
-                        w.Line($"int ix = ox * {g.SX} + kx * {g.DX}{(g.PadLeft != 0 ? " - " + g.PadLeft : "")};");
+                        w.Line($"int ix = {g.InputColumn("ox", "kx")};");
                         if (boundsChecks) w.Line($"if ((uint)ix >= {g.W}u) continue;");
                         w.Line($"{(quantized ? "byte" : "float")} v = xp[iy * {g.W} + ix];");
                         if (IsMax) w.Line(quantized ? "if (v > acc) acc = v;" : "if (v > acc || float.IsNaN(v)) acc = v;");

@@ -112,6 +112,15 @@ public sealed class WindowGeometry
         return a;
     }
 
+    /// <summary>The input row a window position reads, as C#: "oy * 2 + ky - 1", without "* 1" and "- 0".</summary>
+    public string InputRow(string output, string kernel) => Coordinate(output, SY, kernel, DY, PadTop);
+
+    /// <summary>The input column a window position reads, as C#.</summary>
+    public string InputColumn(string output, string kernel) => Coordinate(output, SX, kernel, DX, PadLeft);
+
+    private static string Coordinate(string output, int stride, string kernel, int dilation, int pad) =>
+        (stride == 1 ? output : $"{output} * {stride}") + " + " + (dilation == 1 ? kernel : $"{kernel} * {dilation}") + (pad != 0 ? $" - {pad}" : "");
+
     public string Describe()
     {
         string k = SpatialRank == 1 ? $"k{KW}" : KH == KW ? $"k{KH}" : $"k{KH}x{KW}";

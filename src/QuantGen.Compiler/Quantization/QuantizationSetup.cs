@@ -87,7 +87,7 @@ public static class QuantizationSetup
     {
         var missing = report.FloatNodes.Where(f => f.Reason.StartsWith("no calibration statistics", System.StringComparison.Ordinal)).Select(f => f.Node).ToList();
         if (missing.Count > 0 && options.CalibrationJson != null)
-            diagnostics.Add(DiagnosticCatalog.MissingCalibrationStatistics.Create(options.CalibrationPath, missing.Count, string.Join(", ", missing.Take(5)) + (missing.Count > 5 ? ", ..." : ""), options.ModelPath));
+            diagnostics.Add(CalibrationDiagnostics.MissingStatistics(options.CalibrationPath, options.ModelPath, missing));
         if (report.FloatNodes.Count > 0)
             diagnostics.Add(DiagnosticCatalog.FloatNodes.Create(options.ModelPath, report.FloatNodes.Count,
                 string.Join("; ", report.FloatNodes.Take(10).Select(f => $"{f.Node} ({f.OpType}: {f.Reason})")) + (report.FloatNodes.Count > 10 ? "; ..." : "")));

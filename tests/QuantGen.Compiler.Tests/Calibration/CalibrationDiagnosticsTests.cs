@@ -39,11 +39,11 @@ public class CalibrationDiagnosticsTests
         var names = Enumerable.Range(1, 8).Select(i => "t" + i).ToList();
         var d = CalibrationDiagnostics.MissingStatistics("m.calib.json", "m.onnx", names);
         Assert.Equal(("QG0020", ModelDiagnosticSeverity.Warning), (d.Id, d.Severity));
-        Assert.Contains("no statistics for 8 tensor(s) the quantizer needs: 't1', 't2', 't3', 't4', 't5' and 3 more;", d.Message);
+        Assert.Contains("lacks statistics for the tensors of 8 node(s), which stay in float: 't1', 't2', 't3', 't4', 't5' and 3 more.", d.Message);
         Assert.DoesNotContain("'t6'", d.Message);
 
         var two = CalibrationDiagnostics.MissingStatistics("m.calib.json", "m.onnx", new[] { "a", "b" });
-        Assert.Contains("for 2 tensor(s) the quantizer needs: 'a', 'b';", two.Message);
+        Assert.Contains("of 2 node(s), which stay in float: 'a', 'b'.", two.Message);
     }
 
     [Fact]

@@ -2,14 +2,13 @@
 // QuantGen {version}: Predict and the model's public constants.
 // Model: Models/fashion_cnn.onnx (graph 'torch_jit', opset 13, IR version 7).
 // Precision: Float32.
-// Weights: 155,304 bytes embedded (the float32 model's: 155,304 bytes).
+// Weights: 155,304 bytes embedded.
 #nullable disable
 #pragma warning disable CS1591 // generated members are documented in the file that declares the API
 
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace Tests
 {

@@ -78,10 +78,10 @@ namespace Tests
                         byte acc = 0;
                         for (int ky = 0; ky < 2; ky++)
                         {
-                            int iy = oy * 2 + ky * 1;
+                            int iy = oy * 2 + ky;
                             for (int kx = 0; kx < 2; kx++)
                             {
-                                int ix = ox * 2 + kx * 1;
+                                int ix = ox * 2 + kx;
                                 byte v = xp[iy * 4 + ix];
                                 if (v > acc) acc = v;
                             }

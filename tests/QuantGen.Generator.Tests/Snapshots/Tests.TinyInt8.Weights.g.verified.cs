@@ -9,7 +9,6 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace Tests
 {
@@ -73,7 +72,6 @@ namespace Tests
             {
                 0x0000002800000028, 0x0000000000000028,
             };
-
         }
     }
 }

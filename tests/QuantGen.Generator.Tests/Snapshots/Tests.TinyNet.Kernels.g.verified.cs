@@ -2,7 +2,7 @@
 // QuantGen {version}: One kernel per node, specialized to its shapes.
 // Model: Models/tiny_cnn.onnx (graph 'tiny_cnn', opset 13, IR version 8).
 // Precision: Float32.
-// Weights: 188 bytes embedded (the float32 model's: 188 bytes).
+// Weights: 188 bytes embedded.
 #nullable disable
 #pragma warning disable CS1591 // generated members are documented in the file that declares the API
 
@@ -18,7 +18,7 @@ namespace Tests
         // Conv '/conv/Conv': 1x1x6x6 -> 1x2x4x4, k3 s1, fused Relu
         private static void Conv_Conv(ReadOnlySpan<float> x0, ReadOnlySpan<float> x1, ReadOnlySpan<float> x2, Span<float> y0)
         {
-            // Direct convolution: for each output pixel, sum over 1 input channels x 3x3 window.
+            // Direct convolution: for each output pixel, sum over the 1x3x3 input window.
             for (int n = 0; n < 1; n++)
             {
                 for (int oc = 0; oc < 2; oc++)
@@ -38,10 +38,10 @@ namespace Tests
                                 int wi = ic * 9;
                                 for (int ky = 0; ky < 3; ky++)
                                 {
-                                    int iy = oy * 1 + ky * 1;
+                                    int iy = oy + ky;
                                     for (int kx = 0; kx < 3; kx++)
                                     {
-                                        int ix = ox * 1 + kx * 1;
+                                        int ix = ox + kx;
                                         sum += x0[xi + iy * 6 + ix] * wo[wi + ky * 3 + kx];
                                     }
                                 }
@@ -67,10 +67,10 @@ namespace Tests
                         float acc = float.NegativeInfinity;
                         for (int ky = 0; ky < 2; ky++)
                         {
-                            int iy = oy * 2 + ky * 1;
+                            int iy = oy * 2 + ky;
                             for (int kx = 0; kx < 2; kx++)
                             {
-                                int ix = ox * 2 + kx * 1;
+                                int ix = ox * 2 + kx;
                                 float v = xp[iy * 4 + ix];
                                 if (v > acc || float.IsNaN(v)) acc = v;
                             }

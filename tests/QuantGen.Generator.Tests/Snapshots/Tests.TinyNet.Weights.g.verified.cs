@@ -2,14 +2,13 @@
 // QuantGen {version}: Embedded weights.
 // Model: Models/tiny_cnn.onnx (graph 'tiny_cnn', opset 13, IR version 8).
 // Precision: Float32.
-// Weights: 188 bytes embedded (the float32 model's: 188 bytes).
+// Weights: 188 bytes embedded.
 #nullable disable
 #pragma warning disable CS1591 // generated members are documented in the file that declares the API
 
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace Tests
 {
@@ -47,7 +46,6 @@ namespace Tests
             {
                 0x000000003F000000, 0x00000000BF000000,
             };
-
         }
     }
 }

@@ -2,14 +2,13 @@
 // QuantGen {version}: Predict and the model's public constants.
 // Model: Models/tiny_cnn.onnx (graph 'tiny_cnn', opset 13, IR version 8).
 // Precision: Float32.
-// Weights: 188 bytes embedded (the float32 model's: 188 bytes).
+// Weights: 188 bytes embedded.
 #nullable disable
 #pragma warning disable CS1591 // generated members are documented in the file that declares the API
 
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace Tests
 {

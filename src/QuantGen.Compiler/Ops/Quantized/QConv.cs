@@ -118,10 +118,10 @@ public sealed class QConv : Operator
                     w.Line($"int xi = xg + ic * {g.H * g.W};");
                     using (w.Block($"for (int ky = 0; ky < {g.KH}; ky++)"))
                     {
-                        w.Line($"int iy = {Index("oy", g.SY, "ky", g.DY, g.PadTop)};");
+                        w.Line($"int iy = {g.InputRow("oy", "ky")};");
                         using (w.Block($"for (int kx = 0; kx < {g.KW}; kx++)"))
                         {
-                            w.Line($"int ix = {Index("ox", g.SX, "kx", g.DX, g.PadLeft)};");
+                            w.Line($"int ix = {g.InputColumn("ox", "kx")};");
                             string read = $"{x}[xi + iy * {g.W} + ix]";
                             if (g.HasPadding) read = $"(uint)iy < {g.H}u && (uint)ix < {g.W}u ? {read} : (byte){xZero}";
                             w.Line($"window[k++] = {read};");
@@ -146,8 +146,4 @@ public sealed class QConv : Operator
             }
         }
     }
-
-    /// <summary>"oy * 2 + ky - 1": the input coordinate of a window position, without "* 1" and "- 0".</summary>
-    private static string Index(string output, int stride, string kernel, int dilation, int pad) =>
-        (stride == 1 ? output : $"{output} * {stride}") + " + " + (dilation == 1 ? kernel : $"{kernel} * {dilation}") + (pad != 0 ? $" - {pad}" : "");
 }
