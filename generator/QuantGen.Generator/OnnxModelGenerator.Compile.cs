@@ -23,6 +23,8 @@ public sealed partial class OnnxModelGenerator
         {
             if (!request.IsStaticPartial)
                 return Failed(request, DiagnosticCatalog.InvalidTargetClass.Create(request.ClassName));
+            if (QuantGen.Compiler.Emit.ModelEmitter.ReservedNames.Contains(request.ClassName))
+                return Failed(request, DiagnosticCatalog.ReservedClassName.Create(request.ClassName, string.Join(", ", QuantGen.Compiler.Emit.ModelEmitter.ReservedNames)));
             if (string.IsNullOrWhiteSpace(request.ModelPath))
                 return Failed(request, DiagnosticCatalog.InvalidAttributeArgument.Create(request.FullName, "the model path is empty"));
 

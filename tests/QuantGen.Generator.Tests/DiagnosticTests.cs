@@ -146,6 +146,18 @@ public class DiagnosticTests
         Assert.DoesNotContain("{0}", d.GetMessage(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Predict")]
+    [InlineData("Weights")]
+    [InlineData("Kernels")]
+    public void QG0026_class_named_like_a_generated_member(string name)
+    {
+        string source = $"namespace Tests;\n\n[QuantGen.OnnxModel(\"{ModelPath}\", Precision = QuantGen.Precision.Float32)]\npublic static partial class {name};\n";
+        var run = GeneratorHarness.Run(new[] { source }, new[] { ModelFiles.Transport(Valid().ToBytes(), ModelPath) });
+        var d = AttributeDiagnostic(run, "QG0026", source);
+        AssertMessage(d, $"'{name}'", "Rename the class");
+    }
+
     [Fact]
     public void QG0008_free_dimension_that_is_not_the_batch()
     {

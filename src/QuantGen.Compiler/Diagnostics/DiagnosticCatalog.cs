@@ -158,6 +158,11 @@ public static class DiagnosticCatalog
         "The calibration path '{0}' of '{1}' matches several AdditionalFiles: {2}.",
         "Give the path relative to the project folder, including its folders.");
 
+    public static readonly DiagnosticDescriptorInfo ReservedClassName = new(
+        "QG0026", ModelDiagnosticSeverity.Error, "Class name reserved by the generated code",
+        "The class '{0}' carries [OnnxModel], but '{0}' is the name of a member QuantGen adds to it ({1}).",
+        "Rename the class (a class cannot contain a member of its own name).");
+
     /// <summary>All descriptors, in id order (docs/diagnostics.md is generated from this).</summary>
     public static IReadOnlyList<DiagnosticDescriptorInfo> All { get; } = new[]
     {
@@ -166,5 +171,6 @@ public static class DiagnosticCatalog
         CorruptModelText, InvalidAttributeArgument, AmbiguousModel, GraphStructure, TensorTooLarge,
         CalibrationForAnotherModel, UnreadableCalibration, MissingCalibrationStatistics,
         NoCalibration, FloatNodes, UnknownKeepFloatNode, CalibrationNotFound, AmbiguousCalibration,
+        ReservedClassName,
     };
 }

@@ -74,7 +74,12 @@ public sealed class ModelEmitter
         var files = new List<GeneratedFile>
         {
             new($"{_options.HintPrefix}.g.cs", api),
-            new($"{_options.HintPrefix}.Kernels.g.cs", Wrap(kernels, "One kernel per node, specialized to its shapes.", intrinsics: true)),
+            new($"{_options.HintPrefix}.Kernels.g.cs", Wrap(w =>
+            {
+                // Kernels live in their own nested class, so their names cannot clash with the user's members.
+                using (w.Block($"private static class {KernelsClass}"))
+                    kernels(w);
+            }, "One kernel per node, specialized to its shapes.", intrinsics: true)),
         };
         foreach (var (index, write) in _weights.Files(_options.WeightBytesPerFile))
         {
@@ -124,6 +129,14 @@ public sealed class ModelEmitter
 
     private bool _weightsFinal;
 
+    /// <summary>The nested classes and members the generated code adds to the user's class: no class may be named like them.</summary>
+    public static IReadOnlyList<string> ReservedNames { get; } = new[]
+    {
+        KernelsClass, "Weights", "Predict", "InputLength", "OutputLength", "WorkspaceBytes", "Slice", "t_workspace",
+    };
+
+    private const string KernelsClass = "Kernels";
+
     private sealed record KernelCall(Node Node, string? Method, IReadOnlyList<int> Inputs, string Comment);
 
     /// <summary>Writes one method per non-view node; returns how Predict calls each node.</summary>
@@ -132,7 +145,7 @@ public sealed class ModelEmitter
         calls = new List<KernelCall>();
         var bodies = new List<string>();
         var helpers = new SortedSet<string>(StringComparer.Ordinal);
-        var methodNames = new HashSet<string>(KernelHelpers.Names.Concat(new[] { "Predict", "Weights", "Slice" }), StringComparer.Ordinal);
+        var methodNames = new HashSet<string>(KernelHelpers.Names.Concat(new[] { KernelsClass, "Weights" }), StringComparer.Ordinal);
         foreach (var node in _graph.Nodes)
         {
             var op = OperatorRegistry.Find(node.Domain, node.OpType)!;
@@ -160,7 +173,7 @@ public sealed class ModelEmitter
                 .Concat(node.Outputs.Select((o, i) => (o, i)).Where(p => p.o.Length > 0).Select(p => $"Span<{ctx.OutputType(p.i).CSharpName()}> y{p.i}"));
             var method_ = new SourceWriter();
             method_.Line("// " + comment);
-            method_.Line($"private static void {unique}({string.Join(", ", parameters)})");
+            method_.Line($"internal static void {unique}({string.Join(", ", parameters)})");
             method_.Line("{");
             bodies.Add(method_.ToString() + text + "}\n");
             calls.Add(new KernelCall(node, unique, ctx.UsedInputs.ToList(), comment));
@@ -240,7 +253,7 @@ public sealed class ModelEmitter
                 if (call.Method == null) continue;
                 var args = call.Inputs.Select(i => Span(plan, call.Node.Inputs[i]))
                     .Concat(call.Node.Outputs.Where(o => o.Length > 0).Select(o => Span(plan, o)));
-                w.Line($"{call.Method}({string.Join(", ", args)});");
+                w.Line($"{KernelsClass}.{call.Method}({string.Join(", ", args)});");
             }
             foreach (var (value, index) in plan.FinalCopies)
             {

@@ -15,251 +15,254 @@ namespace Tests
 {
     static partial class FashionInt8
     {
-        // Quantize 'Quantize input': 1x1x28x28 -> 1x1x28x28, scale 0.003921569, zero point 0
-        private static void Quantize_input(ReadOnlySpan<float> x0, Span<byte> y0)
+        private static class Kernels
         {
-            for (int i = 0; i < 784; i++)
+            // Quantize 'Quantize input': 1x1x28x28 -> 1x1x28x28, scale 0.003921569, zero point 0
+            internal static void Quantize_input(ReadOnlySpan<float> x0, Span<byte> y0)
             {
-                y0[i] = QuantizeU8(x0[i], 0.003921569f, 0);
-            }
-        }
-
-        // QConv '/features/features.0/Conv': 1x1x28x28 -> 1x8x28x28, k3 s1 p1,1,1,1, uint8 x int8, zero points 0 -> 0, clamp [0, 255]
-        private static void Features_features_0_Conv(ReadOnlySpan<byte> x0, ReadOnlySpan<sbyte> x1, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0)
-        {
-            // For each output pixel: gather its 1x3x3 uint8 window once (padding reads the zero point 0),
-            // then one exact uint8 x int8 -> int32 dot product per output channel.
-            Span<byte> window = stackalloc byte[9];
-            for (int n = 0; n < 1; n++)
-            {
-                for (int group = 0; group < 1; group++)
+                for (int i = 0; i < 784; i++)
                 {
-                    int xg = (n * 1 + group * 1) * 784;
-                    for (int oy = 0; oy < 28; oy++)
+                    y0[i] = QuantizeU8(x0[i], 0.003921569f, 0);
+                }
+            }
+
+            // QConv '/features/features.0/Conv': 1x1x28x28 -> 1x8x28x28, k3 s1 p1,1,1,1, uint8 x int8, zero points 0 -> 0, clamp [0, 255]
+            internal static void Features_features_0_Conv(ReadOnlySpan<byte> x0, ReadOnlySpan<sbyte> x1, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0)
+            {
+                // For each output pixel: gather its 1x3x3 uint8 window once (padding reads the zero point 0),
+                // then one exact uint8 x int8 -> int32 dot product per output channel.
+                Span<byte> window = stackalloc byte[9];
+                for (int n = 0; n < 1; n++)
+                {
+                    for (int group = 0; group < 1; group++)
                     {
-                        for (int ox = 0; ox < 28; ox++)
+                        int xg = (n * 1 + group * 1) * 784;
+                        for (int oy = 0; oy < 28; oy++)
                         {
-                            int k = 0;
-                            for (int ic = 0; ic < 1; ic++)
+                            for (int ox = 0; ox < 28; ox++)
                             {
-                                int xi = xg + ic * 784;
-                                for (int ky = 0; ky < 3; ky++)
+                                int k = 0;
+                                for (int ic = 0; ic < 1; ic++)
                                 {
-                                    int iy = oy + ky - 1;
-                                    for (int kx = 0; kx < 3; kx++)
+                                    int xi = xg + ic * 784;
+                                    for (int ky = 0; ky < 3; ky++)
                                     {
-                                        int ix = ox + kx - 1;
-                                        window[k++] = (uint)iy < 28u && (uint)ix < 28u ? x0[xi + iy * 28 + ix] : (byte)0;
+                                        int iy = oy + ky - 1;
+                                        for (int kx = 0; kx < 3; kx++)
+                                        {
+                                            int ix = ox + kx - 1;
+                                            window[k++] = (uint)iy < 28u && (uint)ix < 28u ? x0[xi + iy * 28 + ix] : (byte)0;
+                                        }
                                     }
                                 }
-                            }
-                            for (int oc = group * 8; oc < (group + 1) * 8; oc++)
-                            {
-                                int acc = x2[oc] + DotU8S8(window, x1.Slice(oc * 9, 9));
-                                y0[(n * 8 + oc) * 784 + oy * 28 + ox] = RequantizeToU8(acc, x3[oc], x4[oc], 0, 0, 255);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-
-        // MaxPool '/features/features.3/MaxPool': 1x8x28x28 -> 1x8x14x14, k2 s2
-        private static void Features_features_3_MaxPool(ReadOnlySpan<byte> x0, Span<byte> y0)
-        {
-            for (int nc = 0; nc < 8; nc++)
-            {
-                var xp = x0.Slice(nc * 784, 784);
-                var yp = y0.Slice(nc * 196, 196);
-                for (int oy = 0; oy < 14; oy++)
-                {
-                    for (int ox = 0; ox < 14; ox++)
-                    {
-                        byte acc = 0;
-                        for (int ky = 0; ky < 2; ky++)
-                        {
-                            int iy = oy * 2 + ky;
-                            for (int kx = 0; kx < 2; kx++)
-                            {
-                                int ix = ox * 2 + kx;
-                                byte v = xp[iy * 28 + ix];
-                                if (v > acc) acc = v;
-                            }
-                        }
-                        yp[oy * 14 + ox] = acc;
-                    }
-                }
-            }
-        }
-
-        // QConv '/features/features.4/Conv': 1x8x14x14 -> 1x16x12x12, k3 s1, uint8 x int8, zero points 0 -> 0, clamp [0, 255]
-        private static void Features_features_4_Conv(ReadOnlySpan<byte> x0, ReadOnlySpan<sbyte> x1, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0)
-        {
-            // For each output pixel: gather its 8x3x3 uint8 window once (padding reads the zero point 0),
-            // then one exact uint8 x int8 -> int32 dot product per output channel.
-            Span<byte> window = stackalloc byte[72];
-            for (int n = 0; n < 1; n++)
-            {
-                for (int group = 0; group < 1; group++)
-                {
-                    int xg = (n * 8 + group * 8) * 196;
-                    for (int oy = 0; oy < 12; oy++)
-                    {
-                        for (int ox = 0; ox < 12; ox++)
-                        {
-                            int k = 0;
-                            for (int ic = 0; ic < 8; ic++)
-                            {
-                                int xi = xg + ic * 196;
-                                for (int ky = 0; ky < 3; ky++)
+                                for (int oc = group * 8; oc < (group + 1) * 8; oc++)
                                 {
-                                    int iy = oy + ky;
-                                    for (int kx = 0; kx < 3; kx++)
-                                    {
-                                        int ix = ox + kx;
-                                        window[k++] = x0[xi + iy * 14 + ix];
-                                    }
+                                    int acc = x2[oc] + DotU8S8(window, x1.Slice(oc * 9, 9));
+                                    y0[(n * 8 + oc) * 784 + oy * 28 + ox] = RequantizeToU8(acc, x3[oc], x4[oc], 0, 0, 255);
                                 }
                             }
-                            for (int oc = group * 16; oc < (group + 1) * 16; oc++)
-                            {
-                                int acc = x2[oc] + DotU8S8(window, x1.Slice(oc * 72, 72));
-                                y0[(n * 16 + oc) * 144 + oy * 12 + ox] = RequantizeToU8(acc, x3[oc], x4[oc], 0, 0, 255);
-                            }
                         }
                     }
                 }
             }
-        }
 
-        // MaxPool '/features/features.7/MaxPool': 1x16x12x12 -> 1x16x6x6, k2 s2
-        private static void Features_features_7_MaxPool(ReadOnlySpan<byte> x0, Span<byte> y0)
-        {
-            for (int nc = 0; nc < 16; nc++)
+            // MaxPool '/features/features.3/MaxPool': 1x8x28x28 -> 1x8x14x14, k2 s2
+            internal static void Features_features_3_MaxPool(ReadOnlySpan<byte> x0, Span<byte> y0)
             {
-                var xp = x0.Slice(nc * 144, 144);
-                var yp = y0.Slice(nc * 36, 36);
-                for (int oy = 0; oy < 6; oy++)
+                for (int nc = 0; nc < 8; nc++)
                 {
-                    for (int ox = 0; ox < 6; ox++)
+                    var xp = x0.Slice(nc * 784, 784);
+                    var yp = y0.Slice(nc * 196, 196);
+                    for (int oy = 0; oy < 14; oy++)
                     {
-                        byte acc = 0;
-                        for (int ky = 0; ky < 2; ky++)
+                        for (int ox = 0; ox < 14; ox++)
                         {
-                            int iy = oy * 2 + ky;
-                            for (int kx = 0; kx < 2; kx++)
+                            byte acc = 0;
+                            for (int ky = 0; ky < 2; ky++)
                             {
-                                int ix = ox * 2 + kx;
-                                byte v = xp[iy * 12 + ix];
-                                if (v > acc) acc = v;
+                                int iy = oy * 2 + ky;
+                                for (int kx = 0; kx < 2; kx++)
+                                {
+                                    int ix = ox * 2 + kx;
+                                    byte v = xp[iy * 28 + ix];
+                                    if (v > acc) acc = v;
+                                }
+                            }
+                            yp[oy * 14 + ox] = acc;
+                        }
+                    }
+                }
+            }
+
+            // QConv '/features/features.4/Conv': 1x8x14x14 -> 1x16x12x12, k3 s1, uint8 x int8, zero points 0 -> 0, clamp [0, 255]
+            internal static void Features_features_4_Conv(ReadOnlySpan<byte> x0, ReadOnlySpan<sbyte> x1, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0)
+            {
+                // For each output pixel: gather its 8x3x3 uint8 window once (padding reads the zero point 0),
+                // then one exact uint8 x int8 -> int32 dot product per output channel.
+                Span<byte> window = stackalloc byte[72];
+                for (int n = 0; n < 1; n++)
+                {
+                    for (int group = 0; group < 1; group++)
+                    {
+                        int xg = (n * 8 + group * 8) * 196;
+                        for (int oy = 0; oy < 12; oy++)
+                        {
+                            for (int ox = 0; ox < 12; ox++)
+                            {
+                                int k = 0;
+                                for (int ic = 0; ic < 8; ic++)
+                                {
+                                    int xi = xg + ic * 196;
+                                    for (int ky = 0; ky < 3; ky++)
+                                    {
+                                        int iy = oy + ky;
+                                        for (int kx = 0; kx < 3; kx++)
+                                        {
+                                            int ix = ox + kx;
+                                            window[k++] = x0[xi + iy * 14 + ix];
+                                        }
+                                    }
+                                }
+                                for (int oc = group * 16; oc < (group + 1) * 16; oc++)
+                                {
+                                    int acc = x2[oc] + DotU8S8(window, x1.Slice(oc * 72, 72));
+                                    y0[(n * 16 + oc) * 144 + oy * 12 + ox] = RequantizeToU8(acc, x3[oc], x4[oc], 0, 0, 255);
+                                }
                             }
                         }
-                        yp[oy * 6 + ox] = acc;
                     }
                 }
             }
-        }
 
-        // QGemm '/classifier/classifier.1/Gemm': 1x576 -> 1x64, M=1 K=576 N=64, uint8 x int8, zero points 0 -> 0, clamp [0, 255]
-        private static void Classifier_classifier_1_Gemm(ReadOnlySpan<byte> x0, ReadOnlySpan<sbyte> x1, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0)
-        {
-            // Each output: int32 dot product of a uint8 input row and an int8 weight row (576 terms), then requantized.
-            for (int m = 0; m < 1; m++)
+            // MaxPool '/features/features.7/MaxPool': 1x16x12x12 -> 1x16x6x6, k2 s2
+            internal static void Features_features_7_MaxPool(ReadOnlySpan<byte> x0, Span<byte> y0)
             {
-                var row = x0.Slice(m * 576, 576);
-                for (int n = 0; n < 64; n++)
+                for (int nc = 0; nc < 16; nc++)
                 {
-                    var wn = x1.Slice(n * 576, 576);
-                    int acc = x2[n];
-                    acc += DotU8S8(row, wn);
-                    y0[m * 64 + n] = RequantizeToU8(acc, x3[n], x4[n], 0, 0, 255);
-                }
-            }
-        }
-
-        // QGemm '/classifier/classifier.4/Gemm': 1x64 -> 1x10, M=1 K=64 N=10, uint8 x int8, zero points 0 -> 131, clamp [0, 255]
-        private static void Classifier_classifier_4_Gemm(ReadOnlySpan<byte> x0, ReadOnlySpan<sbyte> x1, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0)
-        {
-            // Each output: int32 dot product of a uint8 input row and an int8 weight row (64 terms), then requantized.
-            for (int m = 0; m < 1; m++)
-            {
-                var row = x0.Slice(m * 64, 64);
-                for (int n = 0; n < 10; n++)
-                {
-                    var wn = x1.Slice(n * 64, 64);
-                    int acc = x2[n];
-                    acc += DotU8S8(row, wn);
-                    y0[m * 10 + n] = RequantizeToU8(acc, x3[n], x4[n], 131, 0, 255);
-                }
-            }
-        }
-
-        // Dequantize 'Dequantize logits': 1x10 -> 1x10, scale 0.16449943, zero point 131
-        private static void Dequantize_logits(ReadOnlySpan<byte> x0, Span<float> y0)
-        {
-            for (int i = 0; i < 10; i++)
-            {
-                y0[i] = (x0[i] - 131) * 0.16449943f;
-            }
-        }
-
-        /// <summary>
-        /// Exact int32 dot product of uint8 and int8 spans of equal length. 16 pairs at a time, widened to int16 first:
-        /// every product fits in int16 (|255 * -128| &lt; 2^15), so nothing saturates (vpmaddubsw would).
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static int DotU8S8(ReadOnlySpan<byte> a, ReadOnlySpan<sbyte> b)
-        {
-            int i = 0, sum = 0;
-            if (Vector256.IsHardwareAccelerated && a.Length >= 16)
-            {
-                ref byte ra = ref MemoryMarshal.GetReference(a);
-                ref sbyte rb = ref MemoryMarshal.GetReference(b);
-                var acc = Vector256<int>.Zero;
-                for (; i <= a.Length - 16; i += 16)
-                {
-                    var (a0, a1) = Vector128.Widen(Vector128.LoadUnsafe(ref ra, (nuint)i));
-                    var (b0, b1) = Vector128.Widen(Vector128.LoadUnsafe(ref rb, (nuint)i));
-                    var wa = Vector256.Create(a0, a1).AsInt16();
-                    var wb = Vector256.Create(b0, b1);
-                    if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+                    var xp = x0.Slice(nc * 144, 144);
+                    var yp = y0.Slice(nc * 36, 36);
+                    for (int oy = 0; oy < 6; oy++)
                     {
-                        acc += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(wa, wb);
-                    }
-                    else
-                    {
-                        var (p0, p1) = Vector256.Widen(wa * wb);
-                        acc += p0 + p1;
+                        for (int ox = 0; ox < 6; ox++)
+                        {
+                            byte acc = 0;
+                            for (int ky = 0; ky < 2; ky++)
+                            {
+                                int iy = oy * 2 + ky;
+                                for (int kx = 0; kx < 2; kx++)
+                                {
+                                    int ix = ox * 2 + kx;
+                                    byte v = xp[iy * 12 + ix];
+                                    if (v > acc) acc = v;
+                                }
+                            }
+                            yp[oy * 6 + ox] = acc;
+                        }
                     }
                 }
-                sum = Vector256.Sum(acc);
             }
-            for (; i < a.Length; i++)
-                sum += a[i] * b[i];
-            return sum;
-        }
 
-        /// <summary>float to uint8: clamp(round_half_even(x / scale) + zeroPoint, 0, 255); NaN becomes the zero point.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static byte QuantizeU8(float x, float scale, int zeroPoint)
-        {
-            float r = x / scale;
-            if (float.IsNaN(r)) return (byte)zeroPoint;
-            if (r >= 512f) return 255;
-            if (r <= -512f) return 0;
-            int q = (int)MathF.Round(r) + zeroPoint;
-            return (byte)(q < 0 ? 0 : q > 255 ? 255 : q);
-        }
+            // QGemm '/classifier/classifier.1/Gemm': 1x576 -> 1x64, M=1 K=576 N=64, uint8 x int8, zero points 0 -> 0, clamp [0, 255]
+            internal static void Classifier_classifier_1_Gemm(ReadOnlySpan<byte> x0, ReadOnlySpan<sbyte> x1, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0)
+            {
+                // Each output: int32 dot product of a uint8 input row and an int8 weight row (576 terms), then requantized.
+                for (int m = 0; m < 1; m++)
+                {
+                    var row = x0.Slice(m * 576, 576);
+                    for (int n = 0; n < 64; n++)
+                    {
+                        var wn = x1.Slice(n * 576, 576);
+                        int acc = x2[n];
+                        acc += DotU8S8(row, wn);
+                        y0[m * 64 + n] = RequantizeToU8(acc, x3[n], x4[n], 0, 0, 255);
+                    }
+                }
+            }
 
-        /// <summary>
-        /// int32 accumulator to uint8: round(acc * multiplier * 2^-shift) (ties up, exact in 64 bits), plus the
-        /// zero point, clamped to [lo, hi] (the fused Relu/Clip bounds).
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static byte RequantizeToU8(int acc, int multiplier, int shift, int zeroPoint, int lo, int hi)
-        {
-            int q = (int)(((long)acc * multiplier + (1L << (shift - 1))) >> shift) + zeroPoint;
-            return (byte)(q < lo ? lo : q > hi ? hi : q);
+            // QGemm '/classifier/classifier.4/Gemm': 1x64 -> 1x10, M=1 K=64 N=10, uint8 x int8, zero points 0 -> 131, clamp [0, 255]
+            internal static void Classifier_classifier_4_Gemm(ReadOnlySpan<byte> x0, ReadOnlySpan<sbyte> x1, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0)
+            {
+                // Each output: int32 dot product of a uint8 input row and an int8 weight row (64 terms), then requantized.
+                for (int m = 0; m < 1; m++)
+                {
+                    var row = x0.Slice(m * 64, 64);
+                    for (int n = 0; n < 10; n++)
+                    {
+                        var wn = x1.Slice(n * 64, 64);
+                        int acc = x2[n];
+                        acc += DotU8S8(row, wn);
+                        y0[m * 10 + n] = RequantizeToU8(acc, x3[n], x4[n], 131, 0, 255);
+                    }
+                }
+            }
+
+            // Dequantize 'Dequantize logits': 1x10 -> 1x10, scale 0.16449943, zero point 131
+            internal static void Dequantize_logits(ReadOnlySpan<byte> x0, Span<float> y0)
+            {
+                for (int i = 0; i < 10; i++)
+                {
+                    y0[i] = (x0[i] - 131) * 0.16449943f;
+                }
+            }
+
+            /// <summary>
+            /// Exact int32 dot product of uint8 and int8 spans of equal length. 16 pairs at a time, widened to int16 first:
+            /// every product fits in int16 (|255 * -128| &lt; 2^15), so nothing saturates (vpmaddubsw would).
+            /// </summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private static int DotU8S8(ReadOnlySpan<byte> a, ReadOnlySpan<sbyte> b)
+            {
+                int i = 0, sum = 0;
+                if (Vector256.IsHardwareAccelerated && a.Length >= 16)
+                {
+                    ref byte ra = ref MemoryMarshal.GetReference(a);
+                    ref sbyte rb = ref MemoryMarshal.GetReference(b);
+                    var acc = Vector256<int>.Zero;
+                    for (; i <= a.Length - 16; i += 16)
+                    {
+                        var (a0, a1) = Vector128.Widen(Vector128.LoadUnsafe(ref ra, (nuint)i));
+                        var (b0, b1) = Vector128.Widen(Vector128.LoadUnsafe(ref rb, (nuint)i));
+                        var wa = Vector256.Create(a0, a1).AsInt16();
+                        var wb = Vector256.Create(b0, b1);
+                        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+                        {
+                            acc += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(wa, wb);
+                        }
+                        else
+                        {
+                            var (p0, p1) = Vector256.Widen(wa * wb);
+                            acc += p0 + p1;
+                        }
+                    }
+                    sum = Vector256.Sum(acc);
+                }
+                for (; i < a.Length; i++)
+                    sum += a[i] * b[i];
+                return sum;
+            }
+
+            /// <summary>float to uint8: clamp(round_half_even(x / scale) + zeroPoint, 0, 255); NaN becomes the zero point.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private static byte QuantizeU8(float x, float scale, int zeroPoint)
+            {
+                float r = x / scale;
+                if (float.IsNaN(r)) return (byte)zeroPoint;
+                if (r >= 512f) return 255;
+                if (r <= -512f) return 0;
+                int q = (int)MathF.Round(r) + zeroPoint;
+                return (byte)(q < 0 ? 0 : q > 255 ? 255 : q);
+            }
+
+            /// <summary>
+            /// int32 accumulator to uint8: round(acc * multiplier * 2^-shift) (ties up, exact in 64 bits), plus the
+            /// zero point, clamped to [lo, hi] (the fused Relu/Clip bounds).
+            /// </summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private static byte RequantizeToU8(int acc, int multiplier, int shift, int zeroPoint, int lo, int hi)
+            {
+                int q = (int)(((long)acc * multiplier + (1L << (shift - 1))) >> shift) + zeroPoint;
+                return (byte)(q < lo ? lo : q > hi ? hi : q);
+            }
         }
     }
 }

@@ -15,166 +15,169 @@ namespace Tests
 {
     static partial class TinyInt8
     {
-        // Quantize 'Quantize image': 1x1x6x6 -> 1x1x6x6, scale 0.0039146086, zero point 0
-        private static void Quantize_image(ReadOnlySpan<float> x0, Span<byte> y0)
+        private static class Kernels
         {
-            for (int i = 0; i < 36; i++)
+            // Quantize 'Quantize image': 1x1x6x6 -> 1x1x6x6, scale 0.0039146086, zero point 0
+            internal static void Quantize_image(ReadOnlySpan<float> x0, Span<byte> y0)
             {
-                y0[i] = QuantizeU8(x0[i], 0.0039146086f, 0);
-            }
-        }
-
-        // QConv '/conv/Conv': 1x1x6x6 -> 1x2x4x4, k3 s1, uint8 x int8, zero points 0 -> 0, clamp [0, 255]
-        private static void Conv_Conv(ReadOnlySpan<byte> x0, ReadOnlySpan<sbyte> x1, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0)
-        {
-            // For each output pixel: gather its 1x3x3 uint8 window once (padding reads the zero point 0),
-            // then one exact uint8 x int8 -> int32 dot product per output channel.
-            Span<byte> window = stackalloc byte[9];
-            for (int n = 0; n < 1; n++)
-            {
-                for (int group = 0; group < 1; group++)
+                for (int i = 0; i < 36; i++)
                 {
-                    int xg = (n * 1 + group * 1) * 36;
-                    for (int oy = 0; oy < 4; oy++)
+                    y0[i] = QuantizeU8(x0[i], 0.0039146086f, 0);
+                }
+            }
+
+            // QConv '/conv/Conv': 1x1x6x6 -> 1x2x4x4, k3 s1, uint8 x int8, zero points 0 -> 0, clamp [0, 255]
+            internal static void Conv_Conv(ReadOnlySpan<byte> x0, ReadOnlySpan<sbyte> x1, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0)
+            {
+                // For each output pixel: gather its 1x3x3 uint8 window once (padding reads the zero point 0),
+                // then one exact uint8 x int8 -> int32 dot product per output channel.
+                Span<byte> window = stackalloc byte[9];
+                for (int n = 0; n < 1; n++)
+                {
+                    for (int group = 0; group < 1; group++)
                     {
-                        for (int ox = 0; ox < 4; ox++)
+                        int xg = (n * 1 + group * 1) * 36;
+                        for (int oy = 0; oy < 4; oy++)
                         {
-                            int k = 0;
-                            for (int ic = 0; ic < 1; ic++)
+                            for (int ox = 0; ox < 4; ox++)
                             {
-                                int xi = xg + ic * 36;
-                                for (int ky = 0; ky < 3; ky++)
+                                int k = 0;
+                                for (int ic = 0; ic < 1; ic++)
                                 {
-                                    int iy = oy + ky;
-                                    for (int kx = 0; kx < 3; kx++)
+                                    int xi = xg + ic * 36;
+                                    for (int ky = 0; ky < 3; ky++)
                                     {
-                                        int ix = ox + kx;
-                                        window[k++] = x0[xi + iy * 6 + ix];
+                                        int iy = oy + ky;
+                                        for (int kx = 0; kx < 3; kx++)
+                                        {
+                                            int ix = ox + kx;
+                                            window[k++] = x0[xi + iy * 6 + ix];
+                                        }
                                     }
                                 }
-                            }
-                            for (int oc = group * 2; oc < (group + 1) * 2; oc++)
-                            {
-                                int acc = x2[oc] + DotU8S8(window, x1.Slice(oc * 9, 9));
-                                y0[(n * 2 + oc) * 16 + oy * 4 + ox] = RequantizeToU8(acc, x3[oc], x4[oc], 0, 0, 255);
+                                for (int oc = group * 2; oc < (group + 1) * 2; oc++)
+                                {
+                                    int acc = x2[oc] + DotU8S8(window, x1.Slice(oc * 9, 9));
+                                    y0[(n * 2 + oc) * 16 + oy * 4 + ox] = RequantizeToU8(acc, x3[oc], x4[oc], 0, 0, 255);
+                                }
                             }
                         }
                     }
                 }
             }
-        }
 
-        // MaxPool '/pool/MaxPool': 1x2x4x4 -> 1x2x2x2, k2 s2
-        private static void Pool_MaxPool(ReadOnlySpan<byte> x0, Span<byte> y0)
-        {
-            for (int nc = 0; nc < 2; nc++)
+            // MaxPool '/pool/MaxPool': 1x2x4x4 -> 1x2x2x2, k2 s2
+            internal static void Pool_MaxPool(ReadOnlySpan<byte> x0, Span<byte> y0)
             {
-                var xp = x0.Slice(nc * 16, 16);
-                var yp = y0.Slice(nc * 4, 4);
-                for (int oy = 0; oy < 2; oy++)
+                for (int nc = 0; nc < 2; nc++)
                 {
-                    for (int ox = 0; ox < 2; ox++)
+                    var xp = x0.Slice(nc * 16, 16);
+                    var yp = y0.Slice(nc * 4, 4);
+                    for (int oy = 0; oy < 2; oy++)
                     {
-                        byte acc = 0;
-                        for (int ky = 0; ky < 2; ky++)
+                        for (int ox = 0; ox < 2; ox++)
                         {
-                            int iy = oy * 2 + ky;
-                            for (int kx = 0; kx < 2; kx++)
+                            byte acc = 0;
+                            for (int ky = 0; ky < 2; ky++)
                             {
-                                int ix = ox * 2 + kx;
-                                byte v = xp[iy * 4 + ix];
-                                if (v > acc) acc = v;
+                                int iy = oy * 2 + ky;
+                                for (int kx = 0; kx < 2; kx++)
+                                {
+                                    int ix = ox * 2 + kx;
+                                    byte v = xp[iy * 4 + ix];
+                                    if (v > acc) acc = v;
+                                }
                             }
+                            yp[oy * 2 + ox] = acc;
                         }
-                        yp[oy * 2 + ox] = acc;
                     }
                 }
             }
-        }
 
-        // QGemm '/fc/Gemm': 1x8 -> 1x3, M=1 K=8 N=3, uint8 x int8, zero points 0 -> 145, clamp [0, 255]
-        private static void Fc_Gemm(ReadOnlySpan<byte> x0, ReadOnlySpan<sbyte> x1, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0)
-        {
-            // Each output: int32 dot product of a uint8 input row and an int8 weight row (8 terms), then requantized.
-            for (int m = 0; m < 1; m++)
+            // QGemm '/fc/Gemm': 1x8 -> 1x3, M=1 K=8 N=3, uint8 x int8, zero points 0 -> 145, clamp [0, 255]
+            internal static void Fc_Gemm(ReadOnlySpan<byte> x0, ReadOnlySpan<sbyte> x1, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0)
             {
-                var row = x0.Slice(m * 8, 8);
-                for (int n = 0; n < 3; n++)
+                // Each output: int32 dot product of a uint8 input row and an int8 weight row (8 terms), then requantized.
+                for (int m = 0; m < 1; m++)
                 {
-                    var wn = x1.Slice(n * 8, 8);
-                    int acc = x2[n];
-                    acc += DotU8S8(row, wn);
-                    y0[m * 3 + n] = RequantizeToU8(acc, x3[n], x4[n], 145, 0, 255);
+                    var row = x0.Slice(m * 8, 8);
+                    for (int n = 0; n < 3; n++)
+                    {
+                        var wn = x1.Slice(n * 8, 8);
+                        int acc = x2[n];
+                        acc += DotU8S8(row, wn);
+                        y0[m * 3 + n] = RequantizeToU8(acc, x3[n], x4[n], 145, 0, 255);
+                    }
                 }
             }
-        }
 
-        // Dequantize 'Dequantize logits': 1x3 -> 1x3, scale 0.0066090473, zero point 145
-        private static void Dequantize_logits(ReadOnlySpan<byte> x0, Span<float> y0)
-        {
-            for (int i = 0; i < 3; i++)
+            // Dequantize 'Dequantize logits': 1x3 -> 1x3, scale 0.0066090473, zero point 145
+            internal static void Dequantize_logits(ReadOnlySpan<byte> x0, Span<float> y0)
             {
-                y0[i] = (x0[i] - 145) * 0.0066090473f;
-            }
-        }
-
-        /// <summary>
-        /// Exact int32 dot product of uint8 and int8 spans of equal length. 16 pairs at a time, widened to int16 first:
-        /// every product fits in int16 (|255 * -128| &lt; 2^15), so nothing saturates (vpmaddubsw would).
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static int DotU8S8(ReadOnlySpan<byte> a, ReadOnlySpan<sbyte> b)
-        {
-            int i = 0, sum = 0;
-            if (Vector256.IsHardwareAccelerated && a.Length >= 16)
-            {
-                ref byte ra = ref MemoryMarshal.GetReference(a);
-                ref sbyte rb = ref MemoryMarshal.GetReference(b);
-                var acc = Vector256<int>.Zero;
-                for (; i <= a.Length - 16; i += 16)
+                for (int i = 0; i < 3; i++)
                 {
-                    var (a0, a1) = Vector128.Widen(Vector128.LoadUnsafe(ref ra, (nuint)i));
-                    var (b0, b1) = Vector128.Widen(Vector128.LoadUnsafe(ref rb, (nuint)i));
-                    var wa = Vector256.Create(a0, a1).AsInt16();
-                    var wb = Vector256.Create(b0, b1);
-                    if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
-                    {
-                        acc += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(wa, wb);
-                    }
-                    else
-                    {
-                        var (p0, p1) = Vector256.Widen(wa * wb);
-                        acc += p0 + p1;
-                    }
+                    y0[i] = (x0[i] - 145) * 0.0066090473f;
                 }
-                sum = Vector256.Sum(acc);
             }
-            for (; i < a.Length; i++)
-                sum += a[i] * b[i];
-            return sum;
-        }
 
-        /// <summary>float to uint8: clamp(round_half_even(x / scale) + zeroPoint, 0, 255); NaN becomes the zero point.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static byte QuantizeU8(float x, float scale, int zeroPoint)
-        {
-            float r = x / scale;
-            if (float.IsNaN(r)) return (byte)zeroPoint;
-            if (r >= 512f) return 255;
-            if (r <= -512f) return 0;
-            int q = (int)MathF.Round(r) + zeroPoint;
-            return (byte)(q < 0 ? 0 : q > 255 ? 255 : q);
-        }
+            /// <summary>
+            /// Exact int32 dot product of uint8 and int8 spans of equal length. 16 pairs at a time, widened to int16 first:
+            /// every product fits in int16 (|255 * -128| &lt; 2^15), so nothing saturates (vpmaddubsw would).
+            /// </summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private static int DotU8S8(ReadOnlySpan<byte> a, ReadOnlySpan<sbyte> b)
+            {
+                int i = 0, sum = 0;
+                if (Vector256.IsHardwareAccelerated && a.Length >= 16)
+                {
+                    ref byte ra = ref MemoryMarshal.GetReference(a);
+                    ref sbyte rb = ref MemoryMarshal.GetReference(b);
+                    var acc = Vector256<int>.Zero;
+                    for (; i <= a.Length - 16; i += 16)
+                    {
+                        var (a0, a1) = Vector128.Widen(Vector128.LoadUnsafe(ref ra, (nuint)i));
+                        var (b0, b1) = Vector128.Widen(Vector128.LoadUnsafe(ref rb, (nuint)i));
+                        var wa = Vector256.Create(a0, a1).AsInt16();
+                        var wb = Vector256.Create(b0, b1);
+                        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+                        {
+                            acc += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(wa, wb);
+                        }
+                        else
+                        {
+                            var (p0, p1) = Vector256.Widen(wa * wb);
+                            acc += p0 + p1;
+                        }
+                    }
+                    sum = Vector256.Sum(acc);
+                }
+                for (; i < a.Length; i++)
+                    sum += a[i] * b[i];
+                return sum;
+            }
 
-        /// <summary>
-        /// int32 accumulator to uint8: round(acc * multiplier * 2^-shift) (ties up, exact in 64 bits), plus the
-        /// zero point, clamped to [lo, hi] (the fused Relu/Clip bounds).
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static byte RequantizeToU8(int acc, int multiplier, int shift, int zeroPoint, int lo, int hi)
-        {
-            int q = (int)(((long)acc * multiplier + (1L << (shift - 1))) >> shift) + zeroPoint;
-            return (byte)(q < lo ? lo : q > hi ? hi : q);
+            /// <summary>float to uint8: clamp(round_half_even(x / scale) + zeroPoint, 0, 255); NaN becomes the zero point.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private static byte QuantizeU8(float x, float scale, int zeroPoint)
+            {
+                float r = x / scale;
+                if (float.IsNaN(r)) return (byte)zeroPoint;
+                if (r >= 512f) return 255;
+                if (r <= -512f) return 0;
+                int q = (int)MathF.Round(r) + zeroPoint;
+                return (byte)(q < 0 ? 0 : q > 255 ? 255 : q);
+            }
+
+            /// <summary>
+            /// int32 accumulator to uint8: round(acc * multiplier * 2^-shift) (ties up, exact in 64 bits), plus the
+            /// zero point, clamped to [lo, hi] (the fused Relu/Clip bounds).
+            /// </summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private static byte RequantizeToU8(int acc, int multiplier, int shift, int zeroPoint, int lo, int hi)
+            {
+                int q = (int)(((long)acc * multiplier + (1L << (shift - 1))) >> shift) + zeroPoint;
+                return (byte)(q < lo ? lo : q > hi ? hi : q);
+            }
         }
     }
 }

@@ -15,103 +15,106 @@ namespace Tests
 {
     static partial class TinyNet
     {
-        // Conv '/conv/Conv': 1x1x6x6 -> 1x2x4x4, k3 s1, fused Relu
-        private static void Conv_Conv(ReadOnlySpan<float> x0, ReadOnlySpan<float> x1, ReadOnlySpan<float> x2, Span<float> y0)
+        private static class Kernels
         {
-            // Direct convolution: for each output pixel, sum over the 1x3x3 input window.
-            for (int n = 0; n < 1; n++)
+            // Conv '/conv/Conv': 1x1x6x6 -> 1x2x4x4, k3 s1, fused Relu
+            internal static void Conv_Conv(ReadOnlySpan<float> x0, ReadOnlySpan<float> x1, ReadOnlySpan<float> x2, Span<float> y0)
             {
-                for (int oc = 0; oc < 2; oc++)
+                // Direct convolution: for each output pixel, sum over the 1x3x3 input window.
+                for (int n = 0; n < 1; n++)
                 {
-                    int xc = n * 36;
-                    var wo = x1.Slice(oc * 9, 9);
-                    var yo = y0.Slice((n * 2 + oc) * 16, 16);
-                    float b = x2[oc];
-                    for (int oy = 0; oy < 4; oy++)
+                    for (int oc = 0; oc < 2; oc++)
                     {
-                        for (int ox = 0; ox < 4; ox++)
+                        int xc = n * 36;
+                        var wo = x1.Slice(oc * 9, 9);
+                        var yo = y0.Slice((n * 2 + oc) * 16, 16);
+                        float b = x2[oc];
+                        for (int oy = 0; oy < 4; oy++)
                         {
-                            float sum = b;
-                            for (int ic = 0; ic < 1; ic++)
+                            for (int ox = 0; ox < 4; ox++)
                             {
-                                int xi = xc + ic * 36;
-                                int wi = ic * 9;
-                                for (int ky = 0; ky < 3; ky++)
+                                float sum = b;
+                                for (int ic = 0; ic < 1; ic++)
                                 {
-                                    int iy = oy + ky;
-                                    for (int kx = 0; kx < 3; kx++)
+                                    int xi = xc + ic * 36;
+                                    int wi = ic * 9;
+                                    for (int ky = 0; ky < 3; ky++)
                                     {
-                                        int ix = ox + kx;
-                                        sum += x0[xi + iy * 6 + ix] * wo[wi + ky * 3 + kx];
+                                        int iy = oy + ky;
+                                        for (int kx = 0; kx < 3; kx++)
+                                        {
+                                            int ix = ox + kx;
+                                            sum += x0[xi + iy * 6 + ix] * wo[wi + ky * 3 + kx];
+                                        }
                                     }
                                 }
+                                yo[oy * 4 + ox] = (sum < 0f ? 0f : sum);
                             }
-                            yo[oy * 4 + ox] = (sum < 0f ? 0f : sum);
                         }
                     }
                 }
             }
-        }
 
-        // MaxPool '/pool/MaxPool': 1x2x4x4 -> 1x2x2x2, k2 s2
-        private static void Pool_MaxPool(ReadOnlySpan<float> x0, Span<float> y0)
-        {
-            for (int nc = 0; nc < 2; nc++)
+            // MaxPool '/pool/MaxPool': 1x2x4x4 -> 1x2x2x2, k2 s2
+            internal static void Pool_MaxPool(ReadOnlySpan<float> x0, Span<float> y0)
             {
-                var xp = x0.Slice(nc * 16, 16);
-                var yp = y0.Slice(nc * 4, 4);
-                for (int oy = 0; oy < 2; oy++)
+                for (int nc = 0; nc < 2; nc++)
                 {
-                    for (int ox = 0; ox < 2; ox++)
+                    var xp = x0.Slice(nc * 16, 16);
+                    var yp = y0.Slice(nc * 4, 4);
+                    for (int oy = 0; oy < 2; oy++)
                     {
-                        float acc = float.NegativeInfinity;
-                        for (int ky = 0; ky < 2; ky++)
+                        for (int ox = 0; ox < 2; ox++)
                         {
-                            int iy = oy * 2 + ky;
-                            for (int kx = 0; kx < 2; kx++)
+                            float acc = float.NegativeInfinity;
+                            for (int ky = 0; ky < 2; ky++)
                             {
-                                int ix = ox * 2 + kx;
-                                float v = xp[iy * 4 + ix];
-                                if (v > acc || float.IsNaN(v)) acc = v;
+                                int iy = oy * 2 + ky;
+                                for (int kx = 0; kx < 2; kx++)
+                                {
+                                    int ix = ox * 2 + kx;
+                                    float v = xp[iy * 4 + ix];
+                                    if (v > acc || float.IsNaN(v)) acc = v;
+                                }
                             }
+                            yp[oy * 2 + ox] = acc;
                         }
-                        yp[oy * 2 + ox] = acc;
                     }
                 }
             }
-        }
 
-        // Gemm '/fc/Gemm': 1x8 -> 1x3, M=1 K=8 N=3 transB
-        private static void Fc_Gemm(ReadOnlySpan<float> x0, ReadOnlySpan<float> x2, Span<float> y0)
-        {
-            for (int m = 0; m < 1; m++)
+            // Gemm '/fc/Gemm': 1x8 -> 1x3, M=1 K=8 N=3 transB
+            internal static void Fc_Gemm(ReadOnlySpan<float> x0, ReadOnlySpan<float> x2, Span<float> y0)
             {
-                for (int n = 0; n < 3; n++)
+                for (int m = 0; m < 1; m++)
                 {
-                    float v = Dot(x0.Slice(m * 8, 8), Weights.fc_Gemm_Bt.Slice(n * 8, 8)) + x2[m * 0 + n * 1];
-                    y0[m * 3 + n] = v;
+                    for (int n = 0; n < 3; n++)
+                    {
+                        float v = Dot(x0.Slice(m * 8, 8), Weights.fc_Gemm_Bt.Slice(n * 8, 8)) + x2[m * 0 + n * 1];
+                        y0[m * 3 + n] = v;
+                    }
                 }
             }
-        }
 
-        /// <summary>Dot product of two equal-length float spans (Vector256 where the CPU has it).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-        {
-            int i = 0;
-            float sum = 0f;
-            if (Vector256.IsHardwareAccelerated && a.Length >= 8)
+            /// <summary>Dot product of two equal-length float spans (Vector256 where the CPU has it).</summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
             {
-                var acc = Vector256<float>.Zero;
-                ref float ra = ref MemoryMarshal.GetReference(a);
-                ref float rb = ref MemoryMarshal.GetReference(b);
-                for (; i <= a.Length - 8; i += 8)
-                    acc += Vector256.LoadUnsafe(ref ra, (nuint)i) * Vector256.LoadUnsafe(ref rb, (nuint)i);
-                sum = Vector256.Sum(acc);
+                int i = 0;
+                float sum = 0f;
+                if (Vector256.IsHardwareAccelerated && a.Length >= 8)
+                {
+                    var acc = Vector256<float>.Zero;
+                    ref float ra = ref MemoryMarshal.GetReference(a);
+                    ref float rb = ref MemoryMarshal.GetReference(b);
+                    for (; i <= a.Length - 8; i += 8)
+                        acc += Vector256.LoadUnsafe(ref ra, (nuint)i) * Vector256.LoadUnsafe(ref rb, (nuint)i);
+                    sum = Vector256.Sum(acc);
+                }
+                for (; i < a.Length; i++)
+                    sum += a[i] * b[i];
+                return sum;
             }
-            for (; i < a.Length; i++)
-                sum += a[i] * b[i];
-            return sum;
         }
     }
 }
