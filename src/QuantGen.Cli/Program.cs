@@ -1,10 +1,13 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Reflection;
+using QuantGen.Cli.Commands;
 
 namespace QuantGen.Cli;
 
-/// <summary>Entry point of the <c>quantgen</c> tool.</summary>
+/// <summary>Entry point of the <c>quantgen</c> tool: picks the command; each command lives in its own file under Commands/.</summary>
 public static class Program
 {
     private const string Usage =
@@ -12,33 +15,65 @@ public static class Program
         quantgen: tools for QuantGen, which compiles ONNX models into C# at build time.
 
         Usage:
+          quantgen calibrate MODEL.onnx --data X.npy [--method minmax|percentile]
+                             [--percentile 99.99] [--samples N] [--scale S] [--output PATH]
+                                Compute the calibration file an INT8 build reads
+                                (MODEL.calib.json by default).
+          quantgen calibrate --help
+                                The options of calibrate.
           quantgen --version    Print the version.
           quantgen --help       Print this help.
 
-        The model commands (calibrate, evaluate, inspect) are not in this version yet;
-        they come in a later release. To compile a model, add the QuantGen package to
-        your project: the compilation itself happens in the build, not in this tool.
+        calibrate runs in this process on QuantGen's own float reference (no ONNX Runtime yet),
+        with minmax or percentile. ONNX Runtime-based calibration, the entropy and mse methods,
+        and the evaluate and inspect commands come in a later release. To compile a model, add the
+        QuantGen package to your project: the compilation itself happens in the build.
         """;
 
-    public static int Main(string[] args)
+    public static int Main(string[] args) =>
+        Run(args, Console.Out, Console.Error, terminal: !Console.IsOutputRedirected);
+
+    /// <summary>Runs the tool with the given writers; what <see cref="Main"/> does, and what tests call.</summary>
+    /// <param name="terminal">Whether stdout is a terminal (progress is then one line updated in place).</param>
+    /// <returns>The exit code (see --help).</returns>
+    public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, bool terminal = false)
     {
-        if (args.Length == 1 && args[0] is "--version")
+        try
         {
-            Console.Out.WriteLine(Version);
-            return 0;
+            if (args.Count == 0)
+                throw CliException.Usage("no command: try quantgen calibrate MODEL.onnx --data X.npy");
+            switch (args[0])
+            {
+                case "--version" when args.Count == 1:
+                    stdout.WriteLine(Version);
+                    return ExitCodes.Success;
+                case "--help" or "-h" or "-?" when args.Count == 1:
+                    stdout.WriteLine(Usage);
+                    stdout.WriteLine();
+                    stdout.WriteLine(ExitCodes.Table);
+                    return ExitCodes.Success;
+                case "calibrate":
+                    return CalibrateCommand.Run(args.Skip(1).ToArray(), stdout, terminal);
+                case "evaluate" or "inspect":
+                    throw CliException.Usage($"the {args[0]} command is not in this version yet; it comes in a later release");
+                default:
+                    throw CliException.Usage($"unknown command or option '{args[0]}'");
+            }
         }
-
-        if (args.Length == 1 && args[0] is "--help" or "-h" or "-?")
+        catch (CliException e)
         {
-            Console.Out.WriteLine(Usage);
-            return 0;
+            stderr.WriteLine("quantgen: " + e.Message);
+            foreach (string line in e.Details)
+                stderr.WriteLine("  " + line);
+            if (e.HelpHint != null)
+                stderr.WriteLine($"Run '{e.HelpHint}' for usage.");
+            return e.ExitCode;
         }
-
-        TextWriter error = Console.Error;
-        if (args.Length > 0)
-            error.WriteLine($"quantgen: unknown command or option '{args[0]}'.");
-        error.WriteLine(Usage);
-        return 2;
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            stderr.WriteLine("quantgen: unexpected error, please report it with the command line: " + e);
+            return ExitCodes.Unexpected;
+        }
     }
 
     /// <summary>The package version, without the source-revision suffix ("0.1.0", not "0.1.0+3f2a...").</summary>

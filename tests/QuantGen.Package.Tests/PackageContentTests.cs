@@ -46,7 +46,7 @@ public class PackageContentTests
     }
 
     [Fact]
-    public void Cli_tool_installs_and_answers_version_and_help()
+    public void Cli_tool_installs_answers_version_and_help_and_calibrates()
     {
         // The command a user runs with a folder feed. It cannot be combined with source mapping, so it runs
         // outside the consumers' folder, where a nuget.config clears the sources: the feed is the only one.
@@ -73,9 +73,33 @@ public class PackageContentTests
         var help = DotNet.Exec(quantgen, folder, _feed.Environment, "--help");
         Assert.True(help.ExitCode == 0, help.ToString());
         Assert.Contains("quantgen --version", help.Output, StringComparison.Ordinal);
-        Assert.Contains("later release", help.Output, StringComparison.Ordinal);
+        Assert.Contains("quantgen calibrate MODEL.onnx --data X.npy", help.Output, StringComparison.Ordinal);
+        Assert.Contains("Exit codes:", help.Output, StringComparison.Ordinal);
 
-        var unknown = DotNet.Exec(quantgen, folder, _feed.Environment, "calibrate");
-        Assert.NotEqual(0, unknown.ExitCode);
+        var usage = DotNet.Exec(quantgen, folder, _feed.Environment, "calibrate");
+        Assert.True(usage.ExitCode == 2, usage.ToString());
+
+        // A real calibration through the installed tool: the compiler travels with it. Two all-zero images, float32.
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "Models", "fashion_cnn.onnx"), Path.Combine(folder, "fashion_cnn.onnx"), overwrite: true);
+        File.WriteAllBytes(Path.Combine(folder, "zeros.npy"), Float32Npy(2, 784));
+        var calibrate = DotNet.Exec(quantgen, folder, _feed.Environment, "calibrate", "fashion_cnn.onnx", "--data", "zeros.npy");
+        Assert.True(calibrate.ExitCode == 0, calibrate.ToString());
+        Assert.Contains("wrote fashion_cnn.calib.json: minmax, 2 samples, ", calibrate.Output, StringComparison.Ordinal);
+        string json = File.ReadAllText(Path.Combine(folder, "fashion_cnn.calib.json"));
+        Assert.Contains("\"format\": \"quantgen-calibration\"", json, StringComparison.Ordinal);
+        Assert.Contains("\"samples\": 2,", json, StringComparison.Ordinal);
+    }
+
+    /// <summary>A .npy file (format 1.0) of float32 zeros, shape (samples, length).</summary>
+    private static byte[] Float32Npy(int samples, int length)
+    {
+        string header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({samples}, {length}), }}";
+        int total = (10 + header.Length + 1 + 63) / 64 * 64; // the header is padded so the data starts 64-aligned
+        header = header.PadRight(total - 10 - 1) + "\n";
+        using var stream = new MemoryStream();
+        stream.Write(new byte[] { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0, (byte)header.Length, 0 });
+        stream.Write(System.Text.Encoding.ASCII.GetBytes(header));
+        stream.Write(new byte[samples * length * 4]);
+        return stream.ToArray();
     }
 }
