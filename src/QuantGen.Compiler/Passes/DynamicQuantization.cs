@@ -40,7 +40,8 @@ public static class DynamicQuantization
                 quantizedInputs[input] = q;
             }
 
-            var w = PerChannelWeights.Quantize(weights.Weights, weights.Channels);
+            // A QDQ model's own int8 weights are kept exactly; float weights are quantized per channel.
+            var w = weights.ModelInt8 ?? PerChannelWeights.Quantize(weights.Weights, weights.Channels);
             var sums = Enumerable.Range(0, w.Channels).Select(c => (long)w.ChannelSum(c)).ToArray();
             string wName = Constant(graph, node.Name + ".weight_int8", Tensor.FromLongs(DataType.Int8, weights.Shape, System.Array.ConvertAll(w.Values, v => (long)v)));
             string bName = Constant(graph, node.Name + ".bias", Tensor.FromFloats(new[] { w.Channels }, weights.Bias ?? new float[w.Channels]));

@@ -12,12 +12,25 @@ namespace QuantGen.Compiler.Quantization;
 /// </summary>
 internal sealed class ConstantWeights
 {
-    private ConstantWeights(float[] weights, int channels, int[] shape, float[]? bias)
+    private ConstantWeights(float[] weights, int channels, int[] shape, float[]? bias, PerChannelWeights? modelInt8 = null)
     {
         Weights = weights;
         Channels = channels;
         Shape = shape;
         Bias = bias;
+        ModelInt8 = modelInt8;
+    }
+
+    /// <summary>
+    /// The model's own int8 weights and scales, when the float weights are a DequantizeLinear of int8 values
+    /// (a QDQ model) along the channel axis: used as they are instead of being quantized again.
+    /// </summary>
+    public PerChannelWeights? ModelInt8 { get; }
+
+    private static PerChannelWeights? OwnInt8(Tensor tensor, int channelAxis)
+    {
+        var hint = WeightHint.Of(tensor);
+        return hint != null && hint.Matches(tensor) ? hint.ToPerChannel(channelAxis) : null;
     }
 
     public float[] Weights { get; }
@@ -36,7 +49,7 @@ internal sealed class ConstantWeights
                 var w = graph[node.Inputs[1]].Constant;
                 var b = node.HasInput(2) ? graph[node.Inputs[2]].Constant : null;
                 if (w == null || (node.HasInput(2) && b == null)) { reason = "its weights are computed at run time"; return null; }
-                return new ConstantWeights(w.AsFloats(), w.Shape[0], w.Shape, b?.AsFloats());
+                return new ConstantWeights(w.AsFloats(), w.Shape[0], w.Shape, b?.AsFloats(), OwnInt8(w, 0));
             }
             case "Gemm":
             {
@@ -52,7 +65,7 @@ internal sealed class ConstantWeights
                 var w = transB ? b.AsFloats() : Gemm.Transpose(b, k, n).Floats!;
                 if (alpha != 1f) w = Array.ConvertAll(w, v => v * alpha);
                 float[]? bias = c == null ? null : Enumerable.Range(0, n).Select(j => beta * (float)c[c.Length == 1 ? 0 : j]).ToArray();
-                return new ConstantWeights(w, n, new[] { n, k }, bias);
+                return new ConstantWeights(w, n, new[] { n, k }, bias, alpha == 1f ? OwnInt8(b, transB ? 0 : 1) : null);
             }
             case "MatMul":
             {
@@ -60,7 +73,7 @@ internal sealed class ConstantWeights
                 if (b == null || b.Shape.Length != 2) { reason = "its B is not a constant matrix"; return null; }
                 if (graph[node.Inputs[0]].Shape!.Length < 1) { reason = "its A is a scalar"; return null; }
                 int k = b.Shape[0], n = b.Shape[1];
-                return new ConstantWeights(Gemm.Transpose(b, k, n).Floats!, n, new[] { n, k }, null);
+                return new ConstantWeights(Gemm.Transpose(b, k, n).Floats!, n, new[] { n, k }, null, OwnInt8(b, 1));
             }
             default:
                 reason = "no INT8 kernel for " + node.OpType;
