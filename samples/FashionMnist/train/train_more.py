@@ -17,6 +17,9 @@ Writes, into samples/FashionMnist/Models/:
                           same recipe), BatchNorm folded, then quantization-aware fine-tuning with
                           torch.ao.quantization; exported with its fake quantizers as
                           QuantizeLinear/DequantizeLinear pairs. See train_qat().
+    fashion_qat_int8_weights.onnx  the same QAT model as ONNX Runtime's quantizer would write it:
+                          int8 weight initializers -> DequantizeLinear, scalar per-tensor scales,
+                          no Identity nodes (int8_weight_form()); shares fashion_qat.reference.json.
     <name>.reference.json for each: torch top-1 on the 10,000 test images and on the first
                           1,000, logits of the first 8 test images, and for the file: SHA-256,
                           size, ops, and a NumPy run of its graph (onnx_numpy_ext.py) against torch.
