@@ -11,13 +11,13 @@ internal static class ExitCodes
     /// <summary>Unknown command or option, a missing or bad value, --scale missing for uint8 data or given for float32 data.</summary>
     public const int Usage = 2;
 
-    /// <summary>The model or the data file does not exist or cannot be read.</summary>
+    /// <summary>The model, the data file or the calibration file does not exist or cannot be read.</summary>
     public const int FileNotFound = 3;
 
     /// <summary>The .npy file is not usable: not .npy, damaged or truncated, Fortran order, another dtype, or samples that do not fit the model's input.</summary>
     public const int BadData = 4;
 
-    /// <summary>The model does not load or compile (its QG diagnostics are printed), or has inputs the command cannot feed.</summary>
+    /// <summary>The model does not load or compile (its QG diagnostics are printed; inspect also when the INT8 build fails), or has inputs the command cannot feed.</summary>
     public const int ModelError = 5;
 
     /// <summary>A calibration method that is not available yet (entropy, mse).</summary>
@@ -31,10 +31,11 @@ internal static class ExitCodes
           1  unexpected error: the output could not be written, or a bug (please report it)
           2  usage error: unknown command or option, missing or bad value, --scale missing for
              uint8 data or given for float32 data
-          3  the model or the data file does not exist or cannot be read
+          3  the model, the data file or the calibration file does not exist or cannot be read
           4  the .npy file is not usable: not .npy, truncated, Fortran order, a dtype other than
              float32 or uint8, samples whose size is not the model input's, fewer than --samples
-          5  the model does not load or compile (its QG diagnostics are printed), or has inputs
+          5  the model does not load or compile (its QG diagnostics are printed; inspect prints
+             what it could read first, and also fails when the INT8 build does), or has inputs
              calibrate cannot feed (only one float input for now)
           6  unsupported method: entropy and mse are not available yet
         """;

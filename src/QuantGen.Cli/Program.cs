@@ -21,12 +21,18 @@ public static class Program
                                 (MODEL.calib.json by default).
           quantgen calibrate --help
                                 The options of calibrate.
+          quantgen inspect MODEL.onnx [--calibration PATH]
+                                What QuantGen makes of a model: inputs, outputs, operators,
+                                support, parameters, weight bytes (FP32 and INT8), MACs per
+                                layer, workspace, and the nodes INT8 keeps in float.
+          quantgen inspect --help
+                                The options of inspect.
           quantgen --version    Print the version.
           quantgen --help       Print this help.
 
         calibrate runs in this process on QuantGen's own float reference (no ONNX Runtime yet),
         with minmax or percentile. ONNX Runtime-based calibration, the entropy and mse methods,
-        and the evaluate and inspect commands come in a later release. To compile a model, add the
+        and the evaluate command come in a later release. To compile a model, add the
         QuantGen package to your project: the compilation itself happens in the build.
         """;
 
@@ -54,7 +60,9 @@ public static class Program
                     return ExitCodes.Success;
                 case "calibrate":
                     return CalibrateCommand.Run(args.Skip(1).ToArray(), stdout, terminal);
-                case "evaluate" or "inspect":
+                case "inspect":
+                    return InspectCommand.Run(args.Skip(1).ToArray(), stdout);
+                case "evaluate":
                     throw CliException.Usage($"the {args[0]} command is not in this version yet; it comes in a later release");
                 default:
                     throw CliException.Usage($"unknown command or option '{args[0]}'");

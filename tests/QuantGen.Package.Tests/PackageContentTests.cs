@@ -74,6 +74,7 @@ public class PackageContentTests
         Assert.True(help.ExitCode == 0, help.ToString());
         Assert.Contains("quantgen --version", help.Output, StringComparison.Ordinal);
         Assert.Contains("quantgen calibrate MODEL.onnx --data X.npy", help.Output, StringComparison.Ordinal);
+        Assert.Contains("quantgen inspect MODEL.onnx [--calibration PATH]", help.Output, StringComparison.Ordinal);
         Assert.Contains("Exit codes:", help.Output, StringComparison.Ordinal);
 
         var usage = DotNet.Exec(quantgen, folder, _feed.Environment, "calibrate");

@@ -122,7 +122,7 @@ internal static class CalibrateCommand
         return ExitCodes.Success;
     }
 
-    private static void RequireFile(string path, string what)
+    internal static void RequireFile(string path, string what)
     {
         if (File.Exists(path)) return;
         throw new CliException(ExitCodes.FileNotFound, Directory.Exists(path)
@@ -146,7 +146,7 @@ internal static class CalibrateCommand
         }
     }
 
-    private static byte[] ReadModel(string path)
+    internal static byte[] ReadModel(string path)
     {
         try
         {
@@ -177,7 +177,7 @@ internal static class CalibrateCommand
     }
 
     /// <summary>Tensors stored beside the model (ONNX external data), read from the model's folder.</summary>
-    private static Func<string, byte[]?> ExternalData(string modelPath)
+    internal static Func<string, byte[]?> ExternalData(string modelPath)
     {
         string folder = Path.GetDirectoryName(Path.GetFullPath(modelPath)) ?? ".";
         return location =>
@@ -188,7 +188,7 @@ internal static class CalibrateCommand
     }
 
     /// <summary>Exit code 5 with the model's QG diagnostics, one per line under the message.</summary>
-    private static CliException ModelFailure(string message, IReadOnlyList<ModelDiagnostic> diagnostics)
+    internal static CliException ModelFailure(string message, IReadOnlyList<ModelDiagnostic> diagnostics)
     {
         int errors = diagnostics.Count(d => d.Severity == ModelDiagnosticSeverity.Error);
         return new CliException(ExitCodes.ModelError,
