@@ -79,7 +79,6 @@ public sealed partial class OnnxModelGenerator
             {
                 CalibrationJson = input.Calibration?.Text,
                 CalibrationPath = input.CalibrationPath,
-                AllowDynamicQuantization = true,
                 KeepFloat = request.KeepFloat.ToArray(),
                 ClassName = request.ClassName,
                 Namespace = request.Namespace,
@@ -126,7 +125,7 @@ public sealed partial class OnnxModelGenerator
     /// </summary>
     private static string? FileOf(string id, string modelFullPath, string? calibrationFullPath)
     {
-        if (id == DiagnosticCatalog.Int8NotAvailable.Id || id == DiagnosticCatalog.UnknownKeepFloatNode.Id)
+        if (id == DiagnosticCatalog.UnknownKeepFloatNode.Id)
             return null;
         if (calibrationFullPath != null && (id == DiagnosticCatalog.CalibrationForAnotherModel.Id || id == DiagnosticCatalog.UnreadableCalibration.Id || id == DiagnosticCatalog.MissingCalibrationStatistics.Id))
             return calibrationFullPath;

@@ -29,9 +29,6 @@ public sealed record CompilerOptions
     /// <summary>Calibrated [min, max] of float tensors by name, for static INT8; null when there is no calibration.</summary>
     public IReadOnlyDictionary<string, (float Min, float Max)>? CalibrationRanges { get; init; }
 
-    /// <summary>INT8 without calibration quantizes activations per call (until the generator wires it, opt-in).</summary>
-    public bool AllowDynamicQuantization { get; init; }
-
     /// <summary>The calibration file's JSON text (see docs/calibration.md); null when there is none.</summary>
     public string? CalibrationJson { get; init; }
 

@@ -42,8 +42,6 @@ public static class ModelCompiler
         try
         {
             CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-            if (options.Precision == Precision.Int8 && options.CalibrationRanges == null && options.CalibrationJson == null && !options.AllowDynamicQuantization)
-                return Failed(DiagnosticCatalog.Int8NotAvailable.Create(options.ModelPath));
             var diagnostics = new List<ModelDiagnostic>();
             var graph = Prepare(model, options.ModelPath, externalData);
             var header = new EmitHeader { Precision = "Float32", FloatWeightBytes = ModelEmitter.ConstantBytes(graph) };

@@ -376,10 +376,7 @@ public class DiagnosticTests
         AssertMessage(d, "'big'", "65536x65536");
     }
 
-    /// <summary>
-    /// QG0010 (INT8 unavailable) comes only from callers of ModelCompiler that forbid dynamic quantization; the
-    /// generator always allows it (QG0021 instead).
-    /// </summary>
+    /// <summary>QG0010 (INT8 unavailable) is retired: INT8 compiles, dynamically with QG0021 when uncalibrated.</summary>
     private static readonly string[] NotReportedByTheGeneratorYet = { "QG0010" };
 
     // INT8 and calibration files

@@ -165,7 +165,6 @@ internal static class InspectCommand
             Precision = Precision.Int8,
             CalibrationJson = calibrationJson,
             CalibrationPath = options.Calibration ?? "",
-            AllowDynamicQuantization = true,
         };
         var int8 = CompileAs(model, externalData, int8Options);
 

@@ -78,10 +78,11 @@ public static class DiagnosticCatalog
         "Tensor '{0}' keeps its data in the external file '{1}': {2}.",
         "Keep external data files inside the model's own folder, or save the model with all tensors inside the .onnx file (onnx.save_model(..., save_as_external_data=False)).");
 
-    public static readonly DiagnosticDescriptorInfo Int8NotAvailable = new(
-        "QG0010", ModelDiagnosticSeverity.Error, "INT8 precision is not available yet",
-        "'{0}' asks for Precision.Int8, which this version of QuantGen cannot compile yet.",
-        "Use [OnnxModel(\"...\", Precision = QuantGen.Precision.Float32)] until INT8 support lands.");
+    /// <summary>Retired in 0.1.0, when INT8 landed: never reported; kept so the id is not reused.</summary>
+    public static readonly DiagnosticDescriptorInfo RetiredInt8NotAvailable = new(
+        "QG0010", ModelDiagnosticSeverity.Error, "Retired: INT8 precision not available",
+        "'{0}' asks for Precision.Int8 (QuantGen versions before 0.1.0 could not compile it).",
+        "Nothing to do: INT8 compiles today; without a calibration file it is dynamic (QG0021).");
 
     public static readonly DiagnosticDescriptorInfo UnsupportedDataType = new(
         "QG0011", ModelDiagnosticSeverity.Error, "Unsupported element type",
@@ -167,7 +168,7 @@ public static class DiagnosticCatalog
     public static IReadOnlyList<DiagnosticDescriptorInfo> All { get; } = new[]
     {
         UnexpectedError, ModelNotFound, InvalidTargetClass, MalformedModel, UnsupportedOperator, InvalidAttribute,
-        ShapeMismatch, FreeDimension, ExternalDataRefused, Int8NotAvailable, UnsupportedDataType, UnsupportedOpset,
+        ShapeMismatch, FreeDimension, ExternalDataRefused, RetiredInt8NotAvailable, UnsupportedDataType, UnsupportedOpset,
         CorruptModelText, InvalidAttributeArgument, AmbiguousModel, GraphStructure, TensorTooLarge,
         CalibrationForAnotherModel, UnreadableCalibration, MissingCalibrationStatistics,
         NoCalibration, FloatNodes, UnknownKeepFloatNode, CalibrationNotFound, AmbiguousCalibration,
