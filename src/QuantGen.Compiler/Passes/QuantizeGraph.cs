@@ -100,9 +100,7 @@ public sealed class QuantizeGraph
             }
             string? reason = node.OpType switch
             {
-                "Conv" => TryConv(node),
-                "Gemm" => TryGemm(node),
-                "MatMul" => TryMatMul(node),
+                "Conv" or "Gemm" or "MatMul" => TryWeighted(node),
                 "Add" => TryAdd(node),
                 "GlobalAveragePool" => TryGlobalAveragePool(node),
                 "AveragePool" => TryAveragePool(node),
@@ -262,57 +260,17 @@ public sealed class QuantizeGraph
         return null;
     }
 
-    private string? TryConv(Node node)
+    /// <summary>Conv, Gemm or MatMul with constant weights becomes QConv or QGemm.</summary>
+    private string? TryWeighted(Node node)
     {
-        var weight = _graph[node.Inputs[1]].Constant;
-        var bias = node.HasInput(2) ? _graph[node.Inputs[2]].Constant : null;
-        if (weight == null || (node.HasInput(2) && bias == null))
-            return "its weights are computed at run time";
-        if (Common(node, out var pin, out var pout, out var clamp) is { } reason)
+        var weights = ConstantWeights.From(node, _graph, out var reason);
+        if (weights == null)
             return reason;
-        int channels = weight.Shape[0];
-        var hinted = Hinted(node, node.Inputs[1], 0, null);
-        Emit(node, "QConv", pin, pout, clamp, weight.AsFloats(), channels, weight.Shape, bias?.AsFloats(), node.Attributes, hinted);
-        return null;
-    }
-
-    private string? TryGemm(Node node)
-    {
-        var ctx = new ShapeContext(node, _graph);
-        var b = _graph[node.Inputs[1]].Constant;
-        var c = node.HasInput(2) ? _graph[node.Inputs[2]].Constant : null;
-        if (b == null || (node.HasInput(2) && c == null))
-            return "its weights are computed at run time";
-        if (ctx.Int("transA", 0) != 0)
-            return "transA is set";
-        int n = ctx.Int("transB", 0) != 0 ? b.Shape[0] : b.Shape[1];
-        if (c != null && !(c.Length == 1 || (c.Length == n && c.Shape[c.Shape.Length - 1] == n)))
-            return "its C input is not a per-column bias";
-        if (Common(node, out var pin, out var pout, out var clamp) is { } reason)
-            return reason;
-        float alpha = ctx.Float("alpha", 1f), beta = ctx.Float("beta", 1f);
-        bool transB = ctx.Int("transB", 0) != 0;
-        var w = transB ? b.AsFloats() : Gemm.Transpose(b, b.Shape[0], b.Shape[1]).Floats!;
-        if (alpha != 1f) w = Array.ConvertAll(w, v => v * alpha);
-        float[]? bias = c == null ? null : Enumerable.Range(0, n).Select(j => beta * (float)c[c.Length == 1 ? 0 : j]).ToArray();
-        var hinted = Hinted(node, node.Inputs[1], transB ? 0 : 1, alpha != 1f ? "alpha scales the weights" : null);
-        Emit(node, "QGemm", pin, pout, clamp, w, n, new[] { n, w.Length / n }, bias, new Dictionary<string, NodeAttribute>(), hinted);
-        return null;
-    }
-
-    private string? TryMatMul(Node node)
-    {
-        var b = _graph[node.Inputs[1]].Constant;
-        if (b == null || b.Shape.Length != 2)
-            return "its B is not a constant matrix";
-        if (_graph[node.Inputs[0]].Shape!.Length < 1)
-            return "its A is a scalar";
-        if (Common(node, out var pin, out var pout, out var clamp) is { } reason)
-            return reason;
-        int k = b.Shape[0], n = b.Shape[1];
-        var w = Gemm.Transpose(b, k, n).Floats!;
-        var hinted = Hinted(node, node.Inputs[1], 1, null);
-        Emit(node, "QGemm", pin, pout, clamp, w, n, new[] { n, k }, null, new Dictionary<string, NodeAttribute>(), hinted);
+        if (Common(node, out var pin, out var pout, out var clamp) is { } notCalibrated)
+            return notCalibrated;
+        var hinted = Hinted(node, node.Inputs[1], weights.ChannelAxis, weights.HintObstacle);
+        var attributes = node.OpType == "Conv" ? node.Attributes : new Dictionary<string, NodeAttribute>();
+        Emit(node, ConstantWeights.QuantizedOp(node), pin, pout, clamp, weights.Weights, weights.Channels, weights.Shape, weights.Bias, attributes, hinted);
         return null;
     }
 

@@ -12,14 +12,22 @@ namespace QuantGen.Compiler.Quantization;
 /// </summary>
 internal sealed class ConstantWeights
 {
-    private ConstantWeights(float[] weights, int channels, int[] shape, float[]? bias, PerChannelWeights? modelInt8 = null)
+    private ConstantWeights(float[] weights, int channels, int[] shape, float[]? bias, int channelAxis, string? hintObstacle, PerChannelWeights? modelInt8)
     {
         Weights = weights;
         Channels = channels;
         Shape = shape;
         Bias = bias;
+        ChannelAxis = channelAxis;
+        HintObstacle = hintObstacle;
         ModelInt8 = modelInt8;
     }
+
+    /// <summary>The axis of the node's weight input (as the model stores it) that runs along the output channels.</summary>
+    public int ChannelAxis { get; }
+
+    /// <summary>Why the model's own int8 weights cannot be used as they are (Gemm's alpha scales them); null when they can.</summary>
+    public string? HintObstacle { get; }
 
     /// <summary>
     /// The model's own int8 weights and scales, when the float weights are a DequantizeLinear of int8 values
@@ -49,7 +57,7 @@ internal sealed class ConstantWeights
                 var w = graph[node.Inputs[1]].Constant;
                 var b = node.HasInput(2) ? graph[node.Inputs[2]].Constant : null;
                 if (w == null || (node.HasInput(2) && b == null)) { reason = "its weights are computed at run time"; return null; }
-                return new ConstantWeights(w.AsFloats(), w.Shape[0], w.Shape, b?.AsFloats(), OwnInt8(w, 0));
+                return new ConstantWeights(w.AsFloats(), w.Shape[0], w.Shape, b?.AsFloats(), 0, null, OwnInt8(w, 0));
             }
             case "Gemm":
             {
@@ -65,7 +73,9 @@ internal sealed class ConstantWeights
                 var w = transB ? b.AsFloats() : Gemm.Transpose(b, k, n).Floats!;
                 if (alpha != 1f) w = Array.ConvertAll(w, v => v * alpha);
                 float[]? bias = c == null ? null : Enumerable.Range(0, n).Select(j => beta * (float)c[c.Length == 1 ? 0 : j]).ToArray();
-                return new ConstantWeights(w, n, new[] { n, k }, bias, alpha == 1f ? OwnInt8(b, transB ? 0 : 1) : null);
+                return alpha == 1f
+                    ? new ConstantWeights(w, n, new[] { n, k }, bias, transB ? 0 : 1, null, OwnInt8(b, transB ? 0 : 1))
+                    : new ConstantWeights(w, n, new[] { n, k }, bias, transB ? 0 : 1, "alpha scales the weights", null);
             }
             case "MatMul":
             {
@@ -73,7 +83,7 @@ internal sealed class ConstantWeights
                 if (b == null || b.Shape.Length != 2) { reason = "its B is not a constant matrix"; return null; }
                 if (graph[node.Inputs[0]].Shape!.Length < 1) { reason = "its A is a scalar"; return null; }
                 int k = b.Shape[0], n = b.Shape[1];
-                return new ConstantWeights(Gemm.Transpose(b, k, n).Floats!, n, new[] { n, k }, null, OwnInt8(b, 1));
+                return new ConstantWeights(Gemm.Transpose(b, k, n).Floats!, n, new[] { n, k }, null, 1, null, OwnInt8(b, 1));
             }
             default:
                 reason = "no INT8 kernel for " + node.OpType;
