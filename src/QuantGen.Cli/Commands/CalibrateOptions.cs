@@ -47,51 +47,12 @@ internal sealed record CalibrateOptions
     /// <exception cref="CliException">Exit code 2: an unknown option, a missing or bad value, a missing model or --data.</exception>
     public static CalibrateOptions Parse(IReadOnlyList<string> args)
     {
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        var positionals = new List<string>();
-        bool optionsEnded = false;
-        for (int i = 0; i < args.Count; i++)
-        {
-            string arg = args[i];
-            if (optionsEnded || arg.Length < 2 || arg[0] != '-')
-            {
-                positionals.Add(arg);
-                continue;
-            }
-            if (arg == "--")
-            {
-                optionsEnded = true;
-                continue;
-            }
-
-            string name = arg, value;
-            int equals = arg.IndexOf('=', StringComparison.Ordinal);
-            if (arg.StartsWith("--", StringComparison.Ordinal) && equals > 0)
-                name = arg.Substring(0, equals);
-            name = name == "-o" ? "--output" : name;
-            if (name is not ("--data" or "--method" or "--percentile" or "--samples" or "--scale" or "--output"))
-                throw Usage($"unknown option '{(equals > 0 ? arg.Substring(0, equals) : arg)}' for calibrate");
-            if (equals > 0 && arg.StartsWith("--", StringComparison.Ordinal))
-            {
-                value = arg.Substring(equals + 1);
-            }
-            else
-            {
-                if (i + 1 >= args.Count)
-                    throw Usage($"{name} needs a value");
-                value = args[++i];
-            }
-            if (!values.TryAdd(name, value))
-                throw Usage($"{name} is given twice");
-        }
-
-        if (positionals.Count == 0)
-            throw Usage("calibrate needs the model: quantgen calibrate MODEL.onnx --data X.npy");
-        if (positionals.Count > 1)
-            throw Usage($"unexpected argument '{positionals[1]}': calibrate takes one model");
-        string model = positionals[0];
-        if (model.Length == 0)
-            throw Usage("the model path is empty");
+        var parsed = CommandArguments.Parse(args, "calibrate",
+            new[] { "--data", "--method", "--percentile", "--samples", "--scale", "--output" },
+            new Dictionary<string, string> { ["-o"] = "--output" },
+            "calibrate needs the model: quantgen calibrate MODEL.onnx --data X.npy", Usage);
+        var values = parsed.Values;
+        string model = parsed.Model;
         if (!values.TryGetValue("--data", out string? data))
             throw Usage("calibrate needs --data X.npy: representative inputs, first axis = sample");
         if (data.Length == 0)
