@@ -41,6 +41,15 @@ public sealed class KernelContext : OpContext
 
     public string Out(int index) => "y" + index;
 
+    /// <summary>The kernel's scratch memory (a <see cref="System.Span{T}"/> of bytes, <see cref="Operator.ScratchBytes"/> long).</summary>
+    public string Scratch()
+    {
+        UsesScratch = true;
+        return "scratch";
+    }
+
+    public bool UsesScratch { get; private set; }
+
     /// <summary>Inputs the body read, in order: they become the method's parameters.</summary>
     public IReadOnlyCollection<int> UsedInputs => _usedInputs;
 
@@ -62,7 +71,8 @@ public sealed class KernelContext : OpContext
     /// <summary>Asks for a shared helper method (see <see cref="KernelHelpers"/>) in the generated class.</summary>
     public string Helper(string name)
     {
-        UsedHelpers.Add(name);
+        foreach (var needed in KernelHelpers.WithDependencies(name))
+            UsedHelpers.Add(needed);
         return name;
     }
 

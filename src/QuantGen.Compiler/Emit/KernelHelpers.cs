@@ -3,7 +3,7 @@ using System.Collections.Generic;
 namespace QuantGen.Compiler.Emit;
 
 /// <summary>Small methods shared by the kernels of one generated class, written once when some kernel asks for them.</summary>
-public static class KernelHelpers
+public static partial class KernelHelpers
 {
     public const string Dot = "Dot";
     public const string QuantizeU8 = "QuantizeU8";
@@ -97,7 +97,21 @@ public static class KernelHelpers
             """,
     };
 
+    private static readonly Dictionary<string, string[]> Dependencies = new();
+
+    static KernelHelpers() => AddInt8Helpers(Sources, Dependencies);
+
     public static string Source(string name) => Sources[name];
+
+    /// <summary>The helper and every helper it calls.</summary>
+    public static IEnumerable<string> WithDependencies(string name)
+    {
+        yield return name;
+        if (Dependencies.TryGetValue(name, out var needed))
+            foreach (var n in needed)
+                foreach (var m in WithDependencies(n))
+                    yield return m;
+    }
 
     /// <summary>Names kernels must not take (a node called "dot" would otherwise overload the helper).</summary>
     public static IEnumerable<string> Names => Sources.Keys;

@@ -113,7 +113,10 @@ public sealed class ModelEmitter
         w.Line("using System.Runtime.CompilerServices;");
         w.Line("using System.Runtime.InteropServices;");
         if (intrinsics)
+        {
             w.Line("using System.Runtime.Intrinsics;");
+            w.Line("using System.Runtime.Intrinsics.X86;");
+        }
         w.Line();
         var closers = new List<IDisposable>();
         if (_options.Namespace.Length > 0)
@@ -137,7 +140,7 @@ public sealed class ModelEmitter
 
     private const string KernelsClass = "Kernels";
 
-    private sealed record KernelCall(Node Node, string? Method, IReadOnlyList<int> Inputs, string Comment);
+    private sealed record KernelCall(Node Node, int Position, string? Method, IReadOnlyList<int> Inputs, bool Scratch, string Comment);
 
     /// <summary>Writes one method per non-view node; returns how Predict calls each node.</summary>
     private Action<SourceWriter> EmitKernels(out List<KernelCall> calls)
@@ -146,13 +149,14 @@ public sealed class ModelEmitter
         var bodies = new List<string>();
         var helpers = new SortedSet<string>(StringComparer.Ordinal);
         var methodNames = new HashSet<string>(KernelHelpers.Names.Concat(new[] { KernelsClass, "Weights" }), StringComparer.Ordinal);
-        foreach (var node in _graph.Nodes)
+        for (int position = 0; position < _graph.Nodes.Count; position++)
         {
+            var node = _graph.Nodes[position];
             var op = OperatorRegistry.Find(node.Domain, node.OpType)!;
             string comment = Comment(node, op);
             if (op.IsView)
             {
-                calls.Add(new KernelCall(node, null, Array.Empty<int>(), comment + " (a view: shares its input's memory)"));
+                calls.Add(new KernelCall(node, position, null, Array.Empty<int>(), false, comment + " (a view: shares its input's memory)"));
                 continue;
             }
             string method = CSharp.Identifier(node.Name, node.OpType);
@@ -170,13 +174,14 @@ public sealed class ModelEmitter
             helpers.UnionWith(ctx.UsedHelpers);
 
             var parameters = ctx.UsedInputs.Select(i => $"ReadOnlySpan<{ctx.InputType(i).CSharpName()}> x{i}")
-                .Concat(node.Outputs.Select((o, i) => (o, i)).Where(p => p.o.Length > 0).Select(p => $"Span<{ctx.OutputType(p.i).CSharpName()}> y{p.i}"));
+                .Concat(node.Outputs.Select((o, i) => (o, i)).Where(p => p.o.Length > 0).Select(p => $"Span<{ctx.OutputType(p.i).CSharpName()}> y{p.i}"))
+                .Concat(ctx.UsesScratch ? new[] { "Span<byte> scratch" } : Array.Empty<string>());
             var method_ = new SourceWriter();
             method_.Line("// " + comment);
             method_.Line($"internal static void {unique}({string.Join(", ", parameters)})");
             method_.Line("{");
             bodies.Add(method_.ToString() + text + "}\n");
-            calls.Add(new KernelCall(node, unique, ctx.UsedInputs.ToList(), comment));
+            calls.Add(new KernelCall(node, position, unique, ctx.UsedInputs.ToList(), ctx.UsesScratch, comment));
         }
         return w =>
         {
@@ -253,6 +258,11 @@ public sealed class ModelEmitter
                 if (call.Method == null) continue;
                 var args = call.Inputs.Select(i => Span(plan, call.Node.Inputs[i]))
                     .Concat(call.Node.Outputs.Where(o => o.Length > 0).Select(o => Span(plan, o)));
+                if (call.Scratch)
+                {
+                    var (offset, bytes) = plan.Scratch[call.Position];
+                    args = args.Concat(new[] { $"workspace.Slice({offset}, {bytes})" });
+                }
                 w.Line($"{KernelsClass}.{call.Method}({string.Join(", ", args)});");
             }
             foreach (var (value, index) in plan.FinalCopies)

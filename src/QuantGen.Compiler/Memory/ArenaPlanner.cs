@@ -16,13 +16,20 @@ public sealed class MemoryPlan
 
     /// <summary>Graph outputs that no kernel writes directly (an input, a constant, a second name for one buffer): copied last.</summary>
     public List<(string Value, int OutputIndex)> FinalCopies { get; } = new();
+
+    /// <summary>
+    /// Scratch memory of the nodes that ask for it (<see cref="Operator.ScratchBytes"/>), by node position: live only while
+    /// that node runs, so it shares the workspace with tensors that are dead at that point.
+    /// </summary>
+    public Dictionary<int, (int ByteOffset, int Bytes)> Scratch { get; } = new();
 }
 
 /// <summary>
 /// Plans scratch memory at build time. Views share their source's buffer; each graph output is written straight
 /// into the caller's output span when possible; everything else gets a byte offset in one workspace, where two
 /// buffers may overlap only if their lifetimes (first write to last read, in node order) do not. Placement is
-/// greedy by size, largest first, at the lowest offset that fits.
+/// greedy by size, largest first, at the lowest offset that fits. A kernel's scratch memory (packed im2col windows,
+/// int32 accumulators) is one more buffer whose lifetime is its own node.
 /// </summary>
 public static class ArenaPlanner
 {
@@ -73,9 +80,16 @@ public static class ArenaPlanner
 
         // Arena placement.
         var buffers = first.Keys.Where(r => !plan.Storage.ContainsKey(r))
-            .Select(r => (Name: r, Bytes: Align(graph[r].Length * graph[r].Type.ByteSize()), First: first[r], Last: last[r]))
-            .OrderByDescending(b => b.Bytes).ThenBy(b => b.First).ThenBy(b => b.Name, StringComparer.Ordinal)
+            .Select(r => (Name: r, Node: -1, Bytes: Align(graph[r].Length * graph[r].Type.ByteSize()), First: first[r], Last: last[r]))
             .ToList();
+        for (int i = 0; i < graph.Nodes.Count; i++)
+        {
+            var node = graph.Nodes[i];
+            int scratch = OperatorRegistry.Find(node.Domain, node.OpType)!.ScratchBytes(new ShapeContext(node, graph));
+            if (scratch > 0)
+                buffers.Add((Name: "", Node: i, Bytes: Align(scratch), First: i, Last: i));
+        }
+        buffers = buffers.OrderByDescending(b => b.Bytes).ThenBy(b => b.First).ThenBy(b => b.Node).ThenBy(b => b.Name, StringComparer.Ordinal).ToList();
         var placed = new List<(int Offset, int Bytes, int First, int Last)>();
         foreach (var b in buffers)
         {
@@ -86,7 +100,10 @@ public static class ArenaPlanner
                 offset = Math.Max(offset, p.Offset + p.Bytes);
             }
             placed.Add((offset, b.Bytes, b.First, b.Last));
-            plan.Storage[b.Name] = TensorStorage.InArena(offset);
+            if (b.Node >= 0)
+                plan.Scratch[b.Node] = (offset, b.Bytes);
+            else
+                plan.Storage[b.Name] = TensorStorage.InArena(offset);
             plan.WorkspaceBytes = Math.Max(plan.WorkspaceBytes, offset + b.Bytes);
         }
 

@@ -35,6 +35,12 @@ public abstract class Operator
     /// <summary>True when <see cref="EmitKernel"/> applies <see cref="KernelContext.Activation"/> to what it stores.</summary>
     public virtual bool CanFuseActivation => false;
 
+    /// <summary>
+    /// Bytes of scratch memory the kernel needs while it runs (0: none). The planner places it in the workspace and the
+    /// kernel reads it through <see cref="KernelContext.Scratch"/>.
+    /// </summary>
+    public virtual int ScratchBytes(OpContext ctx) => 0;
+
     /// <summary>A short description of the node's parameters for the generated comment (e.g. "k3x3 s1 p1").</summary>
     public virtual string Describe(OpContext ctx) => "";
 }

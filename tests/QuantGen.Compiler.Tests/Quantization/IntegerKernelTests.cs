@@ -48,7 +48,7 @@ public class IntegerKernelTests
         Enumerable.Range(0, count).Select(_ => (long)(random.Next(8) == 0 ? (random.Next(2) == 0 ? -127 : 127) : random.Next(-127, 128)));
 
     private static void AddQConv(GraphBuilder b, Random random, int[] x, int m, int[] kernel, long[]? strides = null, long[]? pads = null,
-        long[]? dilations = null, int group = 1, bool clamp = false)
+        long[]? dilations = null, int group = 1, bool clamp = false, double maxMultiplier = 2e-2)
     {
         string name = "conv" + b.Graph.Nodes.Count;
         string input = b.Input(name + "_x", DataType.UInt8, x);
@@ -56,7 +56,7 @@ public class IntegerKernelTests
         var wShape = new[] { m, cg }.Concat(kernel).ToArray();
         string w = b.Ints(name + "_w", DataType.Int8, wShape, RandomWeights(random, Shapes.ElementCount(wShape)));
         string bias = b.Ints(name + "_b", DataType.Int32, new[] { m }, Enumerable.Range(0, m).Select(_ => (long)random.Next(-(1 << 20), 1 << 20)));
-        var mults = Enumerable.Range(0, m).Select(_ => RandomMultiplier(random, 1e-5, 2e-2)).ToArray();
+        var mults = Enumerable.Range(0, m).Select(_ => RandomMultiplier(random, 1e-5, maxMultiplier)).ToArray();
         string mult = b.Ints(name + "_m", DataType.Int32, new[] { m }, mults.Select(p => (long)p.Multiplier));
         string shift = b.Ints(name + "_s", DataType.Int32, new[] { m }, mults.Select(p => (long)p.Shift));
         var attrs = Attrs(Int("x_zero_point", random.Next(256)), Int("y_zero_point", random.Next(256)), Int("group", group),
@@ -82,17 +82,24 @@ public class IntegerKernelTests
         AddQConv(b, random, new[] { 1, 3, 10 }, 5, new[] { 3 }, strides: new long[] { 2 }, pads: new long[] { 1, 1 });     // 1-D
         AddQConv(b, random, new[] { 1, 16, 4, 4 }, 7, new[] { 1, 1 }, clamp: true);                                        // pointwise
         AddQConv(b, random, new[] { 1, 3, 5, 5 }, 2, new[] { 5, 5 });                                                      // window = input
+        // The packed GEMM's edges: 4-channel tiles plus a remainder, rows wider than the packer's 8 pixels, planes that
+        // are not a multiple of the 16-pixel tile, K a multiple of 4 or not, multipliers near 1 (shifts below 32).
+        AddQConv(b, random, new[] { 1, 8, 19, 19 }, 13, new[] { 3, 3 }, pads: new long[] { 1, 1, 1, 1 }, clamp: true);
+        AddQConv(b, random, new[] { 1, 4, 7, 33 }, 9, new[] { 1, 1 }, maxMultiplier: 4);
+        AddQConv(b, random, new[] { 1, 1, 28, 28 }, 8, new[] { 3, 3 }, pads: new long[] { 1, 1, 1, 1 });
+        AddQConv(b, random, new[] { 1, 6, 12, 12 }, 16, new[] { 3, 3 }, strides: new long[] { 2, 2 }, pads: new long[] { 1, 1, 1, 1 }, maxMultiplier: 1.5);
+        AddQConv(b, random, new[] { 1, 12, 9, 10 }, 6, new[] { 2, 3 }, dilations: new long[] { 2, 1 }, group: 3);
         CheckAll(b, U8Data);
     }
 
-    private static void AddQGemm(GraphBuilder b, Random random, int[] x, int n, bool clamp = false)
+    private static void AddQGemm(GraphBuilder b, Random random, int[] x, int n, bool clamp = false, double maxMultiplier = 1e-2)
     {
         string name = "gemm" + b.Graph.Nodes.Count;
         int k = x[x.Length - 1];
         string input = b.Input(name + "_x", DataType.UInt8, x);
         string w = b.Ints(name + "_w", DataType.Int8, new[] { n, k }, RandomWeights(random, n * k));
         string bias = b.Ints(name + "_b", DataType.Int32, new[] { n }, Enumerable.Range(0, n).Select(_ => (long)random.Next(-(1 << 22), 1 << 22)));
-        var mults = Enumerable.Range(0, n).Select(_ => RandomMultiplier(random, 1e-6, 1e-2)).ToArray();
+        var mults = Enumerable.Range(0, n).Select(_ => RandomMultiplier(random, 1e-6, maxMultiplier)).ToArray();
         string mult = b.Ints(name + "_m", DataType.Int32, new[] { n }, mults.Select(p => (long)p.Multiplier));
         string shift = b.Ints(name + "_s", DataType.Int32, new[] { n }, mults.Select(p => (long)p.Shift));
         b.Node("QGemm", Q, new[] { input, w, bias, mult, shift }, Attrs(Int("x_zero_point", random.Next(256)), Int("y_zero_point", random.Next(256)),
@@ -109,6 +116,10 @@ public class IntegerKernelTests
             AddQGemm(b, random, new[] { 2, k }, 1 + k % 11, clamp: k % 2 == 0);
         AddQGemm(b, random, new[] { 2, 3, 13 }, 5);   // batched rows
         AddQGemm(b, random, new[] { 13 }, 4);          // a vector
+        // Packed weights: 4 blocks of 8 channels at a time plus remainder blocks and a partial last block.
+        AddQGemm(b, random, new[] { 1, 200 }, 45, maxMultiplier: 3);
+        AddQGemm(b, random, new[] { 1, 784 }, 64, clamp: true);
+        AddQGemm(b, random, new[] { 3, 36 }, 17);
         CheckAll(b, U8Data);
     }
 

@@ -2,7 +2,7 @@
 // QuantGen {version}: One kernel per node, specialized to its shapes.
 // Model: Models/fashion_cnn.onnx (graph 'torch_jit', opset 13, IR version 7).
 // Precision: Int8, static, calibrated by minmax over 512 samples (Models/fashion_cnn.calib.json).
-// Weights: 39,904 bytes embedded (the float32 model's: 155,304 bytes).
+// Weights: 40,312 bytes embedded (the float32 model's: 155,304 bytes).
 #nullable disable
 #pragma warning disable CS1591 // generated members are documented in the file that declares the API
 
@@ -10,6 +10,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Tests
 {
@@ -27,43 +28,38 @@ namespace Tests
             }
 
             // QConv '/features/features.0/Conv': 1x1x28x28 -> 1x8x28x28, k3 s1 p1,1,1,1, uint8 x int8, zero points 0 -> 0, clamp [0, 255]
-            internal static void Features_features_0_Conv(ReadOnlySpan<byte> x0, ReadOnlySpan<sbyte> x1, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0)
+            internal static void Features_features_0_Conv(ReadOnlySpan<byte> x0, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0, Span<byte> scratch)
             {
-                // For each output pixel: gather its 1x3x3 uint8 window once (padding reads the zero point 0),
-                // then one exact uint8 x int8 -> int32 dot product per output channel.
-                Span<byte> window = stackalloc byte[9];
+                // im2col + GEMM: the input is copied into a buffer with its padding (30x30, filled with the zero point 0),
+                // each output pixel's 1x3x3 window is packed four elements to a 32-bit lane (3 quads), and one
+                // uint8 x int8 -> int32 GEMM per group (8 channels x 784 pixels, padded to 784) feeds the requantization.
+                var padded = scratch.Slice(0, 960);
+                var packed = scratch.Slice(960, 9600);
+                var acc = MemoryMarshal.Cast<byte, int>(scratch.Slice(10560, 25088));
                 for (int n = 0; n < 1; n++)
                 {
+                    PadU8(x0.Slice(n * 784, 784), padded, 1, 28, 28, 1, 1, 30, 30, (byte)0);
                     for (int group = 0; group < 1; group++)
                     {
-                        int xg = (n * 1 + group * 1) * 784;
-                        for (int oy = 0; oy < 28; oy++)
+                        int channels = group * 900;
+                        for (int q = 0; q < 3; q++)
                         {
-                            for (int ox = 0; ox < 28; ox++)
-                            {
-                                int k = 0;
-                                for (int ic = 0; ic < 1; ic++)
-                                {
-                                    int xi = xg + ic * 784;
-                                    for (int ky = 0; ky < 3; ky++)
-                                    {
-                                        int iy = oy + ky - 1;
-                                        for (int kx = 0; kx < 3; kx++)
-                                        {
-                                            int ix = ox + kx - 1;
-                                            window[k++] = (uint)iy < 28u && (uint)ix < 28u ? x0[xi + iy * 28 + ix] : (byte)0;
-                                        }
-                                    }
-                                }
-                                for (int oc = group * 8; oc < (group + 1) * 8; oc++)
-                                {
-                                    int acc = x2[oc] + DotU8S8(window, x1.Slice(oc * 9, 9));
-                                    y0[(n * 8 + oc) * 784 + oy * 28 + ox] = RequantizeToU8(acc, x3[oc], x4[oc], 0, 0, 255);
-                                }
-                            }
+                            PackQuadU8(padded, packed.Slice(q * 3200, 3200),
+                                channels + WindowOffset(4 * q), channels + WindowOffset(4 * q + 1), channels + WindowOffset(4 * q + 2), channels + WindowOffset(4 * q + 3),
+                                28, 28, 30, 1);
+                        }
+                        GemmU8S8(packed, Weights.features_features_0_Conv_weight_rows.Slice(group * 96, 96), acc, 8, 3, 784, 800);
+                        for (int j = 0; j < 8; j++)
+                        {
+                            int oc = group * 8 + j;
+                            RequantizeRowU8(acc.Slice(j * 784, 784), y0.Slice((n * 8 + oc) * 784, 784),
+                                x2[oc], x3[oc], x4[oc], 0, 0, 255);
                         }
                     }
                 }
+
+                // Where window element k = (channel, ky, kx) of output pixel (0, 0) sits in the padded input; elements past K (9) have zero weights.
+                static int WindowOffset(int k) => k < 9 ? k / 9 * 900 + k / 3 % 3 * 30 + k % 3 * 1 : 0;
             }
 
             // MaxPool '/features/features.3/MaxPool': 1x8x28x28 -> 1x8x14x14, k2 s2
@@ -95,43 +91,38 @@ namespace Tests
             }
 
             // QConv '/features/features.4/Conv': 1x8x14x14 -> 1x16x12x12, k3 s1, uint8 x int8, zero points 0 -> 0, clamp [0, 255]
-            internal static void Features_features_4_Conv(ReadOnlySpan<byte> x0, ReadOnlySpan<sbyte> x1, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0)
+            internal static void Features_features_4_Conv(ReadOnlySpan<byte> x0, ReadOnlySpan<sbyte> x1, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0, Span<byte> scratch)
             {
-                // For each output pixel: gather its 8x3x3 uint8 window once (padding reads the zero point 0),
-                // then one exact uint8 x int8 -> int32 dot product per output channel.
-                Span<byte> window = stackalloc byte[72];
+                // im2col + GEMM: the input is copied into a buffer with its padding (14x14, filled with the zero point 0),
+                // each output pixel's 8x3x3 window is packed four elements to a 32-bit lane (18 quads), and one
+                // uint8 x int8 -> int32 GEMM per group (16 channels x 144 pixels, padded to 144) feeds the requantization.
+                var padded = scratch.Slice(0, 1600);
+                var packed = scratch.Slice(1600, 11520);
+                var acc = MemoryMarshal.Cast<byte, int>(scratch.Slice(13120, 9216));
                 for (int n = 0; n < 1; n++)
                 {
+                    PadU8(x0.Slice(n * 1568, 1568), padded, 8, 14, 14, 0, 0, 14, 14, (byte)0);
                     for (int group = 0; group < 1; group++)
                     {
-                        int xg = (n * 8 + group * 8) * 196;
-                        for (int oy = 0; oy < 12; oy++)
+                        int channels = group * 1568;
+                        for (int q = 0; q < 18; q++)
                         {
-                            for (int ox = 0; ox < 12; ox++)
-                            {
-                                int k = 0;
-                                for (int ic = 0; ic < 8; ic++)
-                                {
-                                    int xi = xg + ic * 196;
-                                    for (int ky = 0; ky < 3; ky++)
-                                    {
-                                        int iy = oy + ky;
-                                        for (int kx = 0; kx < 3; kx++)
-                                        {
-                                            int ix = ox + kx;
-                                            window[k++] = x0[xi + iy * 14 + ix];
-                                        }
-                                    }
-                                }
-                                for (int oc = group * 16; oc < (group + 1) * 16; oc++)
-                                {
-                                    int acc = x2[oc] + DotU8S8(window, x1.Slice(oc * 72, 72));
-                                    y0[(n * 16 + oc) * 144 + oy * 12 + ox] = RequantizeToU8(acc, x3[oc], x4[oc], 0, 0, 255);
-                                }
-                            }
+                            PackQuadU8(padded, packed.Slice(q * 640, 640),
+                                channels + WindowOffset(4 * q), channels + WindowOffset(4 * q + 1), channels + WindowOffset(4 * q + 2), channels + WindowOffset(4 * q + 3),
+                                12, 12, 14, 1);
+                        }
+                        GemmU8S8(packed, x1.Slice(group * 1152, 1152), acc, 16, 18, 144, 160);
+                        for (int j = 0; j < 16; j++)
+                        {
+                            int oc = group * 16 + j;
+                            RequantizeRowU8(acc.Slice(j * 144, 144), y0.Slice((n * 16 + oc) * 144, 144),
+                                x2[oc], x3[oc], x4[oc], 0, 0, 255);
                         }
                     }
                 }
+
+                // Where window element k = (channel, ky, kx) of output pixel (0, 0) sits in the padded input; elements past K (72) have zero weights.
+                static int WindowOffset(int k) => k < 72 ? k / 9 * 196 + k / 3 % 3 * 14 + k % 3 * 1 : 0;
             }
 
             // MaxPool '/features/features.7/MaxPool': 1x16x12x12 -> 1x16x6x6, k2 s2
@@ -163,36 +154,28 @@ namespace Tests
             }
 
             // QGemm '/classifier/classifier.1/Gemm': 1x576 -> 1x64, M=1 K=576 N=64, uint8 x int8, zero points 0 -> 0, clamp [0, 255]
-            internal static void Classifier_classifier_1_Gemm(ReadOnlySpan<byte> x0, ReadOnlySpan<sbyte> x1, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0)
+            internal static void Classifier_classifier_1_Gemm(ReadOnlySpan<byte> x0, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0, Span<byte> scratch)
             {
-                // Each output: int32 dot product of a uint8 input row and an int8 weight row (576 terms), then requantized.
+                // Per input row: int32 dot products with 64 weight rows (576 terms; weights packed 8 channels x 4 k per 32 bytes),
+                // then requantized per channel.
+                var acc = MemoryMarshal.Cast<byte, int>(scratch.Slice(0, 256));
                 for (int m = 0; m < 1; m++)
                 {
-                    var row = x0.Slice(m * 576, 576);
-                    for (int n = 0; n < 64; n++)
-                    {
-                        var wn = x1.Slice(n * 576, 576);
-                        int acc = x2[n];
-                        acc += DotU8S8(row, wn);
-                        y0[m * 64 + n] = RequantizeToU8(acc, x3[n], x4[n], 0, 0, 255);
-                    }
+                    GemvU8S8(x0.Slice(m * 576, 576), Weights.classifier_classifier_1_Gemm_packed, acc, 8, 144);
+                    RequantizeChannelsU8(acc.Slice(0, 64), y0.Slice(m * 64, 64), x2, x3, x4, 0, 0, 255);
                 }
             }
 
             // QGemm '/classifier/classifier.4/Gemm': 1x64 -> 1x10, M=1 K=64 N=10, uint8 x int8, zero points 0 -> 131, clamp [0, 255]
-            internal static void Classifier_classifier_4_Gemm(ReadOnlySpan<byte> x0, ReadOnlySpan<sbyte> x1, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0)
+            internal static void Classifier_classifier_4_Gemm(ReadOnlySpan<byte> x0, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0, Span<byte> scratch)
             {
-                // Each output: int32 dot product of a uint8 input row and an int8 weight row (64 terms), then requantized.
+                // Per input row: int32 dot products with 10 weight rows (64 terms; weights packed 8 channels x 4 k per 32 bytes),
+                // then requantized per channel.
+                var acc = MemoryMarshal.Cast<byte, int>(scratch.Slice(0, 64));
                 for (int m = 0; m < 1; m++)
                 {
-                    var row = x0.Slice(m * 64, 64);
-                    for (int n = 0; n < 10; n++)
-                    {
-                        var wn = x1.Slice(n * 64, 64);
-                        int acc = x2[n];
-                        acc += DotU8S8(row, wn);
-                        y0[m * 10 + n] = RequantizeToU8(acc, x3[n], x4[n], 131, 0, 255);
-                    }
+                    GemvU8S8(x0.Slice(m * 64, 64), Weights.classifier_classifier_4_Gemm_packed, acc, 2, 16);
+                    RequantizeChannelsU8(acc.Slice(0, 10), y0.Slice(m * 10, 10), x2, x3, x4, 131, 0, 255);
                 }
             }
 
@@ -206,39 +189,297 @@ namespace Tests
             }
 
             /// <summary>
-            /// Exact int32 dot product of uint8 and int8 spans of equal length. 16 pairs at a time, widened to int16 first:
-            /// every product fits in int16 (|255 * -128| &lt; 2^15), so nothing saturates (vpmaddubsw would).
+            /// acc[m, p] = Σ_q Σ_j packed[q, p, j] * weights[m, q, j]: uint8 x int8 -> exact int32 (wrapping like the reference).
+            /// packed: [k4][quadStride][4] (see PackQuadU8); weights: [rows][k4 * 4], each row zero-padded to a multiple of 4;
+            /// acc: [rows][pixels]; pixels a multiple of 16, at most quadStride. The tile is 4 rows x 16 pixels: each quad of window elements is
+            /// loaded once for 4 output channels, each weight quad broadcast once for 16 pixels.
             /// </summary>
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            private static int DotU8S8(ReadOnlySpan<byte> a, ReadOnlySpan<sbyte> b)
+            private static void GemmU8S8(ReadOnlySpan<byte> packed, ReadOnlySpan<sbyte> weights, Span<int> acc, int rows, int k4, int pixels, int quadStride)
             {
-                int i = 0, sum = 0;
-                if (Vector256.IsHardwareAccelerated && a.Length >= 16)
+                ref byte x = ref MemoryMarshal.GetReference(packed);
+                ref byte w = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(weights));
+                ref int a = ref MemoryMarshal.GetReference(acc);
+                int rowBytes = k4 * 4, step = quadStride * 4;
+                if (AvxVnni.IsSupported)
                 {
-                    ref byte ra = ref MemoryMarshal.GetReference(a);
-                    ref sbyte rb = ref MemoryMarshal.GetReference(b);
-                    var acc = Vector256<int>.Zero;
-                    for (; i <= a.Length - 16; i += 16)
-                    {
-                        var (a0, a1) = Vector128.Widen(Vector128.LoadUnsafe(ref ra, (nuint)i));
-                        var (b0, b1) = Vector128.Widen(Vector128.LoadUnsafe(ref rb, (nuint)i));
-                        var wa = Vector256.Create(a0, a1).AsInt16();
-                        var wb = Vector256.Create(b0, b1);
-                        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+                    // vpdpbusd: each int32 lane += four uint8 x int8 products, exact (no saturation).
+                    int m = 0;
+                    for (; m + 4 <= rows; m += 4)
+                        for (int p = 0; p < pixels; p += 16)
                         {
-                            acc += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(wa, wb);
+                            Vector256<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+                            ref byte xq = ref Unsafe.Add(ref x, p * 4);
+                            ref byte wq = ref Unsafe.Add(ref w, m * rowBytes);
+                            for (int q = 0; q < k4; q++)
+                            {
+                                var x0 = Vector256.LoadUnsafe(ref xq);
+                                var x1 = Vector256.LoadUnsafe(ref xq, 32);
+                                var w0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref wq)).AsSByte();
+                                var w1 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref wq, rowBytes))).AsSByte();
+                                var w2 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref wq, 2 * rowBytes))).AsSByte();
+                                var w3 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref wq, 3 * rowBytes))).AsSByte();
+                                a00 = AvxVnni.MultiplyWideningAndAdd(a00, x0, w0); a01 = AvxVnni.MultiplyWideningAndAdd(a01, x1, w0);
+                                a10 = AvxVnni.MultiplyWideningAndAdd(a10, x0, w1); a11 = AvxVnni.MultiplyWideningAndAdd(a11, x1, w1);
+                                a20 = AvxVnni.MultiplyWideningAndAdd(a20, x0, w2); a21 = AvxVnni.MultiplyWideningAndAdd(a21, x1, w2);
+                                a30 = AvxVnni.MultiplyWideningAndAdd(a30, x0, w3); a31 = AvxVnni.MultiplyWideningAndAdd(a31, x1, w3);
+                                xq = ref Unsafe.Add(ref xq, step);
+                                wq = ref Unsafe.Add(ref wq, 4);
+                            }
+                            ref int at = ref Unsafe.Add(ref a, m * pixels + p);
+                            a00.StoreUnsafe(ref at); a01.StoreUnsafe(ref at, 8);
+                            a10.StoreUnsafe(ref at, (nuint)pixels); a11.StoreUnsafe(ref at, (nuint)pixels + 8);
+                            a20.StoreUnsafe(ref at, (nuint)(2 * pixels)); a21.StoreUnsafe(ref at, (nuint)(2 * pixels) + 8);
+                            a30.StoreUnsafe(ref at, (nuint)(3 * pixels)); a31.StoreUnsafe(ref at, (nuint)(3 * pixels) + 8);
                         }
-                        else
+                    for (; m < rows; m++)
+                        for (int p = 0; p < pixels; p += 16)
                         {
-                            var (p0, p1) = Vector256.Widen(wa * wb);
-                            acc += p0 + p1;
+                            Vector256<int> a00 = default, a01 = default;
+                            ref byte xq = ref Unsafe.Add(ref x, p * 4);
+                            ref byte wq = ref Unsafe.Add(ref w, m * rowBytes);
+                            for (int q = 0; q < k4; q++)
+                            {
+                                var w0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref wq)).AsSByte();
+                                a00 = AvxVnni.MultiplyWideningAndAdd(a00, Vector256.LoadUnsafe(ref xq), w0);
+                                a01 = AvxVnni.MultiplyWideningAndAdd(a01, Vector256.LoadUnsafe(ref xq, 32), w0);
+                                xq = ref Unsafe.Add(ref xq, step);
+                                wq = ref Unsafe.Add(ref wq, 4);
+                            }
+                            ref int at = ref Unsafe.Add(ref a, m * pixels + p);
+                            a00.StoreUnsafe(ref at); a01.StoreUnsafe(ref at, 8);
+                        }
+                }
+                else if (Avx2.IsSupported)
+                {
+                    // No VNNI: widen to int16 and use vpmaddwd, which cannot saturate (|255 * -128| * 2 < 2^31). vpmaddubsw
+                    // would be faster but saturates at int16. Lanes hold pair sums ([p0: k0+k1, p0: k2+k3, p1: ...]);
+                    // one horizontal add per tile turns them into per-pixel sums.
+                    for (int m = 0; m < rows; m++)
+                        for (int p = 0; p < pixels; p += 8)
+                        {
+                            Vector256<int> lo = default, hi = default;
+                            ref byte xq = ref Unsafe.Add(ref x, p * 4);
+                            ref byte wq = ref Unsafe.Add(ref w, m * rowBytes);
+                            for (int q = 0; q < k4; q++)
+                            {
+                                var wv = BroadcastQuadInt16(ref wq);
+                                lo = Avx2.Add(lo, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref xq)), wv));
+                                hi = Avx2.Add(hi, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref xq, 16)), wv));
+                                xq = ref Unsafe.Add(ref xq, step);
+                                wq = ref Unsafe.Add(ref wq, 4);
+                            }
+                            // hadd gives pixels [0 1 4 5 | 2 3 6 7]; the 64-bit permute restores their order.
+                            var sums = Avx2.Permute4x64(Avx2.HorizontalAdd(lo, hi).AsInt64(), 0b11_01_10_00).AsInt32();
+                            sums.StoreUnsafe(ref Unsafe.Add(ref a, m * pixels + p));
+                        }
+                }
+                else if (Vector128.IsHardwareAccelerated)
+                {
+                    // Portable 128-bit path (ARM64 AdvSimd, SSE): products in int16 (exact: |255 * -128| < 2^15), summed in int32.
+                    for (int m = 0; m < rows; m++)
+                        for (int p = 0; p < pixels; p += 4)
+                        {
+                            Vector128<int> s0 = default, s1 = default, s2 = default, s3 = default;
+                            ref byte xq = ref Unsafe.Add(ref x, p * 4);
+                            ref byte wq = ref Unsafe.Add(ref w, m * rowBytes);
+                            for (int q = 0; q < k4; q++)
+                            {
+                                var wv = Vector128.Create(Unsafe.ReadUnaligned<int>(ref wq)).AsSByte();
+                                var w16 = Vector128.WidenLower(wv);
+                                var (x01, x23) = Vector128.Widen(Vector128.LoadUnsafe(ref xq));
+                                var (p0, p1) = Vector128.Widen(x01.AsInt16() * w16);
+                                var (p2, p3) = Vector128.Widen(x23.AsInt16() * w16);
+                                s0 += p0; s1 += p1; s2 += p2; s3 += p3;
+                                xq = ref Unsafe.Add(ref xq, step);
+                                wq = ref Unsafe.Add(ref wq, 4);
+                            }
+                            ref int at = ref Unsafe.Add(ref a, m * pixels + p);
+                            at = Vector128.Sum(s0);
+                            Unsafe.Add(ref at, 1) = Vector128.Sum(s1);
+                            Unsafe.Add(ref at, 2) = Vector128.Sum(s2);
+                            Unsafe.Add(ref at, 3) = Vector128.Sum(s3);
+                        }
+                }
+                else
+                {
+                    for (int m = 0; m < rows; m++)
+                        for (int p = 0; p < pixels; p++)
+                        {
+                            int sum = 0;
+                            for (int q = 0; q < k4; q++)
+                                for (int j = 0; j < 4; j++)
+                                    sum += Unsafe.Add(ref x, (q * quadStride + p) * 4 + j) * (sbyte)Unsafe.Add(ref w, m * rowBytes + q * 4 + j);
+                            Unsafe.Add(ref a, m * pixels + p) = sum;
+                        }
+                }
+            }
+
+            /// <summary>Four int8 weights sign-extended to int16 and repeated across a 256-bit vector.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private static Vector256<short> BroadcastQuadInt16(ref byte quad)
+            {
+                var w16 = Sse41.ConvertToVector128Int16(Vector128.CreateScalar(Unsafe.ReadUnaligned<int>(ref quad)).AsSByte());
+                return Avx2.BroadcastScalarToVector256(w16.AsInt64()).AsInt16();
+            }
+
+            /// <summary>
+            /// acc[n] = Σ_k x[k] * w[n, k] for one input row: uint8 x int8 -> exact int32. x: k4 * 4 bytes (zero-padded);
+            /// packedWeights: [blocks][k4][8][4] (8 output channels by 4 consecutive k, packed at build time, zero-padded);
+            /// acc: blocks * 8. Each input quad is broadcast once and multiplied with the quads of 8 (VNNI: 32) channels.
+            /// </summary>
+            private static void GemvU8S8(ReadOnlySpan<byte> x, ReadOnlySpan<sbyte> packedWeights, Span<int> acc, int blocks, int k4)
+            {
+                ref byte xr = ref MemoryMarshal.GetReference(x);
+                ref byte w = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(packedWeights));
+                ref int a = ref MemoryMarshal.GetReference(acc);
+                int blockBytes = k4 * 32;
+                if (AvxVnni.IsSupported)
+                {
+                    int b = 0;
+                    for (; b + 4 <= blocks; b += 4)
+                    {
+                        Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default;
+                        ref byte wq = ref Unsafe.Add(ref w, b * blockBytes);
+                        for (int q = 0; q < k4; q++)
+                        {
+                            var xv = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xr, q * 4))).AsByte();
+                            a0 = AvxVnni.MultiplyWideningAndAdd(a0, xv, Vector256.LoadUnsafe(ref wq).AsSByte());
+                            a1 = AvxVnni.MultiplyWideningAndAdd(a1, xv, Vector256.LoadUnsafe(ref wq, (nuint)blockBytes).AsSByte());
+                            a2 = AvxVnni.MultiplyWideningAndAdd(a2, xv, Vector256.LoadUnsafe(ref wq, (nuint)(2 * blockBytes)).AsSByte());
+                            a3 = AvxVnni.MultiplyWideningAndAdd(a3, xv, Vector256.LoadUnsafe(ref wq, (nuint)(3 * blockBytes)).AsSByte());
+                            wq = ref Unsafe.Add(ref wq, 32);
+                        }
+                        ref int at = ref Unsafe.Add(ref a, b * 8);
+                        a0.StoreUnsafe(ref at); a1.StoreUnsafe(ref at, 8); a2.StoreUnsafe(ref at, 16); a3.StoreUnsafe(ref at, 24);
+                    }
+                    for (; b < blocks; b++)
+                    {
+                        Vector256<int> a0 = default;
+                        ref byte wq = ref Unsafe.Add(ref w, b * blockBytes);
+                        for (int q = 0; q < k4; q++)
+                        {
+                            var xv = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xr, q * 4))).AsByte();
+                            a0 = AvxVnni.MultiplyWideningAndAdd(a0, xv, Vector256.LoadUnsafe(ref wq).AsSByte());
+                            wq = ref Unsafe.Add(ref wq, 32);
+                        }
+                        a0.StoreUnsafe(ref Unsafe.Add(ref a, b * 8));
+                    }
+                }
+                else if (Avx2.IsSupported)
+                {
+                    // int16 products with vpmaddwd (exact); lanes hold pair sums [c0: k0+k1, c0: k2+k3, c1: ...].
+                    for (int b = 0; b < blocks; b++)
+                    {
+                        Vector256<int> lo = default, hi = default;
+                        ref byte wq = ref Unsafe.Add(ref w, b * blockBytes);
+                        for (int q = 0; q < k4; q++)
+                        {
+                            var x16 = Avx2.BroadcastScalarToVector256(Sse41.ConvertToVector128Int16(Vector128.CreateScalar(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xr, q * 4))).AsByte()).AsInt64()).AsInt16();
+                            lo = Avx2.Add(lo, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref wq).AsSByte()), x16));
+                            hi = Avx2.Add(hi, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref wq, 16).AsSByte()), x16));
+                            wq = ref Unsafe.Add(ref wq, 32);
+                        }
+                        Avx2.Permute4x64(Avx2.HorizontalAdd(lo, hi).AsInt64(), 0b11_01_10_00).AsInt32().StoreUnsafe(ref Unsafe.Add(ref a, b * 8));
+                    }
+                }
+                else if (Vector128.IsHardwareAccelerated)
+                {
+                    for (int b = 0; b < blocks; b++)
+                    {
+                        Vector128<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+                        ref byte wq = ref Unsafe.Add(ref w, b * blockBytes);
+                        for (int q = 0; q < k4; q++)
+                        {
+                            var x16 = Vector128.WidenLower(Vector128.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xr, q * 4))).AsByte()).AsInt16();
+                            var (w01, w23) = Vector128.Widen(Vector128.LoadUnsafe(ref wq).AsSByte());
+                            var (w45, w67) = Vector128.Widen(Vector128.LoadUnsafe(ref wq, 16).AsSByte());
+                            var (p0, p1) = Vector128.Widen(w01 * x16);
+                            var (p2, p3) = Vector128.Widen(w23 * x16);
+                            var (p4, p5) = Vector128.Widen(w45 * x16);
+                            var (p6, p7) = Vector128.Widen(w67 * x16);
+                            s0 += p0; s1 += p1; s2 += p2; s3 += p3; s4 += p4; s5 += p5; s6 += p6; s7 += p7;
+                            wq = ref Unsafe.Add(ref wq, 32);
+                        }
+                        ref int at = ref Unsafe.Add(ref a, b * 8);
+                        at = Vector128.Sum(s0); Unsafe.Add(ref at, 1) = Vector128.Sum(s1);
+                        Unsafe.Add(ref at, 2) = Vector128.Sum(s2); Unsafe.Add(ref at, 3) = Vector128.Sum(s3);
+                        Unsafe.Add(ref at, 4) = Vector128.Sum(s4); Unsafe.Add(ref at, 5) = Vector128.Sum(s5);
+                        Unsafe.Add(ref at, 6) = Vector128.Sum(s6); Unsafe.Add(ref at, 7) = Vector128.Sum(s7);
+                    }
+                }
+                else
+                {
+                    for (int b = 0; b < blocks; b++)
+                        for (int c = 0; c < 8; c++)
+                        {
+                            int sum = 0;
+                            for (int q = 0; q < k4; q++)
+                                for (int j = 0; j < 4; j++)
+                                    sum += Unsafe.Add(ref xr, q * 4 + j) * (sbyte)Unsafe.Add(ref w, b * blockBytes + q * 32 + c * 4 + j);
+                            Unsafe.Add(ref a, b * 8 + c) = sum;
+                        }
+                }
+            }
+
+            /// <summary>
+            /// im2col for one quad of window elements: packed[p * 4 + j] = source[offset_j + oy * rowStride + ox * columnStride] for
+            /// output pixel p = oy * outWidth + ox, j = 0..3. This interleaving puts four consecutive window elements of a pixel
+            /// in one 32-bit lane, the layout uint8 x int8 dot-product instructions read. Rows are written in order, and the
+            /// vector path writes up to 7 pixels past a row's end (the next row overwrites them; the last row's land in the
+            /// padding of the packed buffer) and reads up to 8 bytes past it (the padded source has that slack).
+            /// </summary>
+            private static void PackQuadU8(ReadOnlySpan<byte> source, Span<byte> packed, int offset0, int offset1, int offset2, int offset3, int outHeight, int outWidth, int rowStride, int columnStride)
+            {
+                ref byte src = ref MemoryMarshal.GetReference(source);
+                ref byte dst = ref MemoryMarshal.GetReference(packed);
+                if (Vector128.IsHardwareAccelerated && columnStride == 1)
+                {
+                    for (int oy = 0; oy < outHeight; oy++)
+                    {
+                        int row = oy * rowStride;
+                        for (int ox = 0; ox < outWidth; ox += 8)
+                        {
+                            var (l0, h0) = WidenBytesToInt32(ref Unsafe.Add(ref src, offset0 + row + ox));
+                            var (l1, h1) = WidenBytesToInt32(ref Unsafe.Add(ref src, offset1 + row + ox));
+                            var (l2, h2) = WidenBytesToInt32(ref Unsafe.Add(ref src, offset2 + row + ox));
+                            var (l3, h3) = WidenBytesToInt32(ref Unsafe.Add(ref src, offset3 + row + ox));
+                            ref byte at = ref Unsafe.Add(ref dst, (oy * outWidth + ox) * 4);
+                            (l0 | (l1 << 8) | (l2 << 16) | (l3 << 24)).AsByte().StoreUnsafe(ref at);
+                            (h0 | (h1 << 8) | (h2 << 16) | (h3 << 24)).AsByte().StoreUnsafe(ref at, 16);
                         }
                     }
-                    sum = Vector256.Sum(acc);
+                    return;
                 }
-                for (; i < a.Length; i++)
-                    sum += a[i] * b[i];
-                return sum;
+                int p = 0;
+                for (int oy = 0; oy < outHeight; oy++)
+                    for (int ox = 0; ox < outWidth; ox++, p++)
+                    {
+                        int at = oy * rowStride + ox * columnStride;
+                        Unsafe.Add(ref dst, p * 4) = Unsafe.Add(ref src, offset0 + at);
+                        Unsafe.Add(ref dst, p * 4 + 1) = Unsafe.Add(ref src, offset1 + at);
+                        Unsafe.Add(ref dst, p * 4 + 2) = Unsafe.Add(ref src, offset2 + at);
+                        Unsafe.Add(ref dst, p * 4 + 3) = Unsafe.Add(ref src, offset3 + at);
+                    }
+            }
+
+            /// <summary>Eight bytes zero-extended to two vectors of four int32.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private static (Vector128<uint> Lower, Vector128<uint> Upper) WidenBytesToInt32(ref byte source)
+            {
+                var bytes = Vector128.CreateScalar(Unsafe.ReadUnaligned<ulong>(ref source)).AsByte();
+                return Vector128.Widen(Vector128.WidenLower(bytes));
+            }
+
+            /// <summary>
+            /// Copies a uint8 CHW tensor into a zero-point-filled buffer with the given border, so window reads need no bounds checks.
+            /// </summary>
+            private static void PadU8(ReadOnlySpan<byte> x, Span<byte> padded, int channels, int height, int width, int top, int left, int paddedHeight, int paddedWidth, byte zeroPoint)
+            {
+                if (top != 0 || left != 0 || paddedHeight != height || paddedWidth != width)
+                    padded.Slice(0, channels * paddedHeight * paddedWidth).Fill(zeroPoint);
+                for (int c = 0; c < channels; c++)
+                    for (int row = 0; row < height; row++)
+                        x.Slice((c * height + row) * width, width).CopyTo(padded.Slice((c * paddedHeight + row + top) * paddedWidth + left, width));
             }
 
             /// <summary>float to uint8: clamp(round_half_even(x / scale) + zeroPoint, 0, 255); NaN becomes the zero point.</summary>
@@ -253,6 +494,47 @@ namespace Tests
                 return (byte)(q < 0 ? 0 : q > 255 ? 255 : q);
             }
 
+            /// <summary>y[c] = RequantizeToU8(bias[c] + acc[c], multiplier[c], shift[c], ...) for one row of output channels.</summary>
+            private static void RequantizeChannelsU8(ReadOnlySpan<int> acc, Span<byte> y, ReadOnlySpan<int> bias, ReadOnlySpan<int> multiplier, ReadOnlySpan<int> shift, int zeroPoint, int lo, int hi)
+            {
+                int i = 0;
+                if (Avx2.IsSupported)
+                {
+                    for (; i + 8 <= y.Length; i += 8)
+                    {
+                        var q = RequantizeToU8x8(Vector256.Create(acc.Slice(i, 8)) + Vector256.Create(bias.Slice(i, 8)),
+                            Vector256.Create(multiplier.Slice(i, 8)), Vector256.Create(shift.Slice(i, 8)), zeroPoint, lo, hi);
+                        Unsafe.WriteUnaligned(ref y[i], NarrowToBytes(q));
+                    }
+                }
+                for (; i < y.Length; i++)
+                    y[i] = RequantizeToU8(acc[i] + bias[i], multiplier[i], shift[i], zeroPoint, lo, hi);
+            }
+
+            /// <summary>
+            /// y[i] = RequantizeToU8(bias + acc[i], multiplier, shift, ...) for one output channel (a row of pixels): 8 at a time with
+            /// AVX2, bit-exact with the scalar definition.
+            /// </summary>
+            private static void RequantizeRowU8(ReadOnlySpan<int> acc, Span<byte> y, int bias, int multiplier, int shift, int zeroPoint, int lo, int hi)
+            {
+                int i = 0;
+                if (Avx2.IsSupported)
+                {
+                    var b = Vector256.Create(bias);
+                    var m = Vector256.Create(multiplier);
+                    var s = Vector256.Create(shift);
+                    ref int a = ref MemoryMarshal.GetReference(acc);
+                    ref byte o = ref MemoryMarshal.GetReference(y);
+                    for (; i + 8 <= y.Length; i += 8)
+                    {
+                        var q = RequantizeToU8x8(Vector256.LoadUnsafe(ref a, (nuint)i) + b, m, s, zeroPoint, lo, hi);
+                        Unsafe.WriteUnaligned(ref Unsafe.Add(ref o, i), NarrowToBytes(q));
+                    }
+                }
+                for (; i < y.Length; i++)
+                    y[i] = RequantizeToU8(acc[i] + bias, multiplier, shift, zeroPoint, lo, hi);
+            }
+
             /// <summary>
             /// int32 accumulator to uint8: round(acc * multiplier * 2^-shift) (ties up, exact in 64 bits), plus the
             /// zero point, clamped to [lo, hi] (the fused Relu/Clip bounds).
@@ -262,6 +544,38 @@ namespace Tests
             {
                 int q = (int)(((long)acc * multiplier + (1L << (shift - 1))) >> shift) + zeroPoint;
                 return (byte)(q < lo ? lo : q > hi ? hi : q);
+            }
+
+            /// <summary>
+            /// RequantizeToU8 on 8 lanes: (acc * multiplier + 2^(shift-1)) >> shift in 64 bits (vpmuldq on even and odd lanes),
+            /// the arithmetic shift done as a logical one on sign-flipped values (AVX2 has no 64-bit arithmetic shift), the low
+            /// 32 bits kept like the scalar cast, then zero point and clamp.
+            /// </summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private static Vector256<int> RequantizeToU8x8(Vector256<int> acc, Vector256<int> multiplier, Vector256<int> shift, int zeroPoint, int lo, int hi)
+            {
+                var even = ShiftRoundArithmetic(Avx2.Multiply(acc, multiplier), shift.AsInt64() & Vector256.Create(0xFFFFFFFFL));
+                var odd = ShiftRoundArithmetic(Avx2.Multiply(Avx2.ShiftRightLogical(acc.AsInt64(), 32).AsInt32(), Avx2.ShiftRightLogical(multiplier.AsInt64(), 32).AsInt32()),
+                    Avx2.ShiftRightLogical(shift.AsInt64(), 32));
+                var q = Avx2.Blend(even.AsInt32(), Avx2.ShiftLeftLogical(odd, 32).AsInt32(), 0b10101010) + Vector256.Create(zeroPoint);
+                return Vector256.Min(Vector256.Max(q, Vector256.Create(lo)), Vector256.Create(hi));
+            }
+
+            /// <summary>(product + 2^(shift-1)) >> shift, arithmetic, per 64-bit lane.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private static Vector256<long> ShiftRoundArithmetic(Vector256<long> product, Vector256<long> shift)
+            {
+                var t = product + Avx2.ShiftLeftLogicalVariable(Vector256<long>.One, (shift - Vector256<long>.One).AsUInt64());
+                var sign = Avx2.CompareGreaterThan(Vector256<long>.Zero, t);
+                return Avx2.ShiftRightLogicalVariable((t ^ sign).AsUInt64(), shift.AsUInt64()).AsInt64() ^ sign;
+            }
+
+            /// <summary>Eight int32 lanes already in [0, 255] as eight bytes.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private static ulong NarrowToBytes(Vector256<int> q)
+            {
+                var words = Vector256.Narrow(q, q);
+                return Vector256.Narrow(words, words).AsUInt64().ToScalar();
             }
         }
     }

@@ -2,7 +2,7 @@
 // QuantGen {version}: Embedded weights.
 // Model: Models/tiny_cnn.onnx (graph 'tiny_cnn', opset 13, IR version 8).
 // Precision: Int8, static, calibrated by minmax over 16 samples (Models/tiny_cnn.calib.json).
-// Weights: 102 bytes embedded (the float32 model's: 188 bytes).
+// Weights: 148 bytes embedded (the float32 model's: 188 bytes).
 #nullable disable
 #pragma warning disable CS1591 // generated members are documented in the file that declares the API
 
@@ -17,11 +17,18 @@ namespace Tests
         // Constant tensors, little-endian, eight bytes per ulong literal; read in place from the assembly's data.
         private static partial class Weights
         {
-            // '/conv/Conv.weight_int8': Int8 2x1x3x3, 18 bytes.
-            internal static ReadOnlySpan<sbyte> conv_Conv_weight_int8 => MemoryMarshal.Cast<ulong, sbyte>(conv_Conv_weight_int8_Data).Slice(0, 18);
-            private static ReadOnlySpan<ulong> conv_Conv_weight_int8_Data => new ulong[]
+            // weight_rows of '/conv/Conv' (prepared at build time): Int8 2x12, 24 bytes.
+            internal static ReadOnlySpan<sbyte> conv_Conv_weight_rows => MemoryMarshal.Cast<ulong, sbyte>(conv_Conv_weight_rows_Data).Slice(0, 24);
+            private static ReadOnlySpan<ulong> conv_Conv_weight_rows_Data => new ulong[]
             {
-                0x7FD6ED2D4EF791B8, 0x282F7FD1BF86258E, 0x0000000000001EC8,
+                0x7FD6ED2D4EF791B8, 0xD1BF86250000008E, 0x0000001EC8282F7F,
+            };
+
+            // packed of '/fc/Gemm' (prepared at build time): Int8 1x2x8x4, 64 bytes.
+            internal static ReadOnlySpan<sbyte> fc_Gemm_packed => MemoryMarshal.Cast<ulong, sbyte>(fc_Gemm_packed_Data).Slice(0, 64);
+            private static ReadOnlySpan<ulong> fc_Gemm_packed_Data => new ulong[]
+            {
+                0x864482B97FA9E747, 0x000000008346AF3E, 0x0000000000000000, 0x0000000000000000, 0xC7E20381F24FCD9A, 0x0000000046CCCF81, 0x0000000000000000, 0x0000000000000000,
             };
 
             // '/conv/Conv.bias_int32': Int32 2, 8 bytes.
@@ -43,13 +50,6 @@ namespace Tests
             private static ReadOnlySpan<ulong> conv_Conv_shift_Data => new ulong[]
             {
                 0x0000002600000026,
-            };
-
-            // '/fc/Gemm.weight_int8': Int8 3x8, 24 bytes.
-            internal static ReadOnlySpan<sbyte> fc_Gemm_weight_int8 => MemoryMarshal.Cast<ulong, sbyte>(fc_Gemm_weight_int8_Data).Slice(0, 24);
-            private static ReadOnlySpan<ulong> fc_Gemm_weight_int8_Data => new ulong[]
-            {
-                0xF24FCD9A7FA9E747, 0xC7E20381864482B9, 0x46CCCF818346AF3E,
             };
 
             // '/fc/Gemm.bias_int32': Int32 3, 12 bytes.

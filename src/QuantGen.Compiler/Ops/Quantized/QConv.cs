@@ -86,64 +86,112 @@ public sealed class QConv : Operator
         ctx.SetOutput(0, dynamic ? Tensor.FromFloats(g.OutputShape(p.M), yf) : Tensor.FromLongs(DataType.UInt8, g.OutputShape(p.M), y));
     }
 
+    /// <summary>
+    /// How the kernel lays out its scratch memory: the input copied with its padding (plus read slack), the im2col
+    /// windows packed by quads of four window elements ([k4][quadStride][4] bytes), and int32 accumulators
+    /// ([Mg][pixels]). pixels is the output plane rounded up to the GEMM's 16-pixel tile; quadStride leaves room for the
+    /// packer's row overrun (up to 7 pixels).
+    /// </summary>
+    internal sealed class Layout
+    {
+        public int PaddedHeight, PaddedWidth, Plane, Pixels, QuadStride, K, K4;
+        public int PaddedBytes, PackedBytes, AccBytes;
+
+        public static Layout Of(Conv.Params p, OpContext ctx)
+        {
+            var g = p.G;
+            var l = new Layout
+            {
+                PaddedHeight = g.H + g.PadTop + g.PadBottom,
+                PaddedWidth = g.W + g.PadLeft + g.PadRight,
+                Plane = g.OH * g.OW,
+                K = p.Cg * g.KH * g.KW,
+            };
+            l.K4 = (l.K + 3) / 4;
+            l.Pixels = RoundUp(l.Plane, 16);
+            l.QuadStride = RoundUp(l.Plane + 7, 16);
+            long padded = RoundUp((long)g.C * l.PaddedHeight * l.PaddedWidth + 8, 64);
+            long packed = RoundUp((long)l.K4 * l.QuadStride * 4, 64);
+            long acc = (long)p.Mg * l.Pixels * 4;
+            if (padded + packed + acc > 1 << 30)
+                throw ctx.Unsupported($"an INT8 convolution that needs {padded + packed + acc:N0} bytes of scratch memory (more than 1 GiB)");
+            (l.PaddedBytes, l.PackedBytes, l.AccBytes) = ((int)padded, (int)packed, (int)acc);
+            return l;
+        }
+
+        public int ScratchBytes => PaddedBytes + PackedBytes + AccBytes;
+
+        private static int RoundUp(int v, int m) => (v + m - 1) / m * m;
+        private static long RoundUp(long v, long m) => (v + m - 1) / m * m;
+    }
+
+    public override int ScratchBytes(OpContext ctx) => Layout.Of(Conv.Read(ctx), ctx).ScratchBytes;
+
+    /// <summary>The weights as the GEMM reads them: one row per output channel, zero-padded to a multiple of 4.</summary>
+    private static Tensor PaddedWeightRows(Tensor w, int rows, int k, int k4)
+    {
+        var padded = new long[rows * k4 * 4];
+        for (int m = 0; m < rows; m++)
+            System.Array.Copy(w.Longs!, m * k, padded, m * k4 * 4, k);
+        return Tensor.FromLongs(DataType.Int8, new[] { rows, k4 * 4 }, padded);
+    }
+
     public override void EmitKernel(KernelContext ctx)
     {
         var p = Conv.Read(ctx);
         var g = p.G;
+        var l = Layout.Of(p, ctx);
         var r = ReadRequant(ctx);
         var w = ctx.W;
         bool dynamic = IsDynamic(ctx);
-        string x = ctx.In(0), wt = ctx.In(1), y = ctx.Out(0);
+        string x = ctx.In(0), y = ctx.Out(0), scratch = ctx.Scratch();
+        // The GEMM reads weight rows of k4 * 4 bytes; when K is a multiple of 4 the ONNX layout already is that.
+        var weights = ctx.InputConstant(1);
+        string wt = l.K % 4 == 0 || weights == null ? ctx.In(1) : ctx.Embed("weight_rows", PaddedWeightRows(weights, p.M, l.K, l.K4));
         string xZero = r.XZero.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        int plane = g.OH * g.OW;
         if (dynamic)
         {
             DynamicEpilogue.EmitPreamble(ctx);
             xZero = "zx";
         }
-        int window = p.Cg * g.KH * g.KW;
-        w.Line($"// For each output pixel: gather its {p.Cg}x{g.KH}x{g.KW} uint8 window once (padding reads the zero point {xZero}),");
-        w.Line($"// then one exact uint8 x int8 -> int32 dot product per output channel{(p.Group == 1 ? "" : " of the group")}.");
-        w.Line($"Span<byte> window = stackalloc byte[{window}];");
+        int inputPlane = g.C * g.H * g.W, paddedPlane = l.PaddedHeight * l.PaddedWidth;
+        w.Line($"// im2col + GEMM: the input is copied into a buffer with its padding ({l.PaddedHeight}x{l.PaddedWidth}, filled with the zero point {xZero}),");
+        w.Line($"// each output pixel's {p.Cg}x{g.KH}x{g.KW} window is packed four elements to a 32-bit lane ({l.K4} quads), and one");
+        w.Line($"// uint8 x int8 -> int32 GEMM per group ({p.Mg} channels x {l.Plane} pixels, padded to {l.Pixels}) feeds the requantization.");
+        w.Line($"var padded = {scratch}.Slice(0, {l.PaddedBytes});");
+        w.Line($"var packed = {scratch}.Slice({l.PaddedBytes}, {l.PackedBytes});");
+        w.Line($"var acc = MemoryMarshal.Cast<byte, int>({scratch}.Slice({l.PaddedBytes + l.PackedBytes}, {l.AccBytes}));");
         using (w.Block($"for (int n = 0; n < {g.N}; n++)"))
-        using (w.Block($"for (int group = 0; group < {p.Group}; group++)"))
         {
-            w.Line($"int xg = (n * {g.C} + group * {p.Cg}) * {g.H * g.W};");
-            using (w.Block($"for (int oy = 0; oy < {g.OH}; oy++)"))
-            using (w.Block($"for (int ox = 0; ox < {g.OW}; ox++)"))
+            w.Line($"{ctx.Helper(KernelHelpers.PadU8)}({x}.Slice(n * {inputPlane}, {inputPlane}), padded, {g.C}, {g.H}, {g.W}, {g.PadTop}, {g.PadLeft}, {l.PaddedHeight}, {l.PaddedWidth}, (byte){xZero});");
+            using (w.Block($"for (int group = 0; group < {p.Group}; group++)"))
             {
-                w.Line("int k = 0;");
-                using (w.Block($"for (int ic = 0; ic < {p.Cg}; ic++)"))
+                w.Line($"int channels = group * {p.Cg * paddedPlane};");
+                using (w.Block($"for (int q = 0; q < {l.K4}; q++)"))
                 {
-                    w.Line($"int xi = xg + ic * {g.H * g.W};");
-                    using (w.Block($"for (int ky = 0; ky < {g.KH}; ky++)"))
-                    {
-                        w.Line($"int iy = {g.InputRow("oy", "ky")};");
-                        using (w.Block($"for (int kx = 0; kx < {g.KW}; kx++)"))
-                        {
-                            w.Line($"int ix = {g.InputColumn("ox", "kx")};");
-                            string read = $"{x}[xi + iy * {g.W} + ix]";
-                            if (g.HasPadding) read = $"(uint)iy < {g.H}u && (uint)ix < {g.W}u ? {read} : (byte){xZero}";
-                            w.Line($"window[k++] = {read};");
-                        }
-                    }
+                    w.Line($"{ctx.Helper(KernelHelpers.PackQuadU8)}(padded, packed.Slice(q * {l.QuadStride * 4}, {l.QuadStride * 4}),");
+                    w.Line($"    channels + WindowOffset(4 * q), channels + WindowOffset(4 * q + 1), channels + WindowOffset(4 * q + 2), channels + WindowOffset(4 * q + 3),");
+                    w.Line($"    {g.OH}, {g.OW}, {g.SY * l.PaddedWidth}, {g.SX});");
                 }
-                using (w.Block($"for (int oc = group * {p.Mg}; oc < (group + 1) * {p.Mg}; oc++)"))
+                w.Line($"{ctx.Helper(KernelHelpers.GemmU8S8)}(packed, {wt}.Slice(group * {p.Mg * l.K4 * 4}, {p.Mg * l.K4 * 4}), acc, {p.Mg}, {l.K4}, {l.Pixels}, {l.QuadStride});");
+                using (w.Block($"for (int j = 0; j < {p.Mg}; j++)"))
                 {
-                    string dot = $"{ctx.Helper(KernelHelpers.DotU8S8)}(window, {wt}.Slice(oc * {window}, {window}))";
-                    string target = $"{y}[(n * {p.M} + oc) * {plane} + oy * {g.OW} + ox]";
+                    w.Line($"int oc = group * {p.Mg} + j;");
                     if (dynamic)
                     {
-                        w.Line($"int acc = {dot};");
-                        DynamicEpilogue.EmitStore(ctx, target, "acc", "oc");
+                        using (w.Block($"for (int i = 0; i < {l.Plane}; i++)"))
+                            DynamicEpilogue.EmitStore(ctx, $"{y}[(n * {p.M} + oc) * {l.Plane} + i]", $"acc[j * {l.Pixels} + i]", "oc");
                     }
                     else
                     {
-                        w.Line($"int acc = {ctx.In(2)}[oc] + {dot};");
-                        w.Line($"{target} = {ctx.Helper(KernelHelpers.RequantizeToU8)}(acc, {ctx.In(3)}[oc], {ctx.In(4)}[oc], {r.YZero}, {r.Min}, {r.Max});");
+                        w.Line($"{ctx.Helper(KernelHelpers.RequantizeRowU8)}(acc.Slice(j * {l.Pixels}, {l.Plane}), {y}.Slice((n * {p.M} + oc) * {l.Plane}, {l.Plane}),");
+                        w.Line($"    {ctx.In(2)}[oc], {ctx.In(3)}[oc], {ctx.In(4)}[oc], {r.YZero}, {r.Min}, {r.Max});");
                     }
                 }
             }
         }
+        w.Line();
+        w.Line($"// Where window element k = (channel, ky, kx) of output pixel (0, 0) sits in the padded input; elements past K ({l.K}) have zero weights.");
+        w.Line($"static int WindowOffset(int k) => k < {l.K} ? k / {g.KH * g.KW} * {paddedPlane} + k / {g.KW} % {g.KH} * {g.DY * l.PaddedWidth} + k % {g.KW} * {g.DX} : 0;");
     }
 }

@@ -68,27 +68,65 @@ public sealed class QGemm : Operator
         ctx.SetOutput(0, dynamic ? Tensor.FromFloats(shape, yf) : Tensor.FromLongs(DataType.UInt8, shape, y));
     }
 
+    private static int XBytes(int k) => k % 4 == 0 ? 0 : ((k + 3) / 4 * 4 + 63) / 64 * 64;
+
+    private static int AccBytes(int n) => (n + 7) / 8 * 32;
+
+    /// <summary>A copy of the input row padded to whole quads (only when K is not a multiple of 4), and int32 accumulators.</summary>
+    public override int ScratchBytes(OpContext ctx)
+    {
+        var (_, k, n) = Dims(ctx);
+        return XBytes(k) + AccBytes(n);
+    }
+
+    /// <summary>
+    /// The weights packed for the inner loop: blocks of 8 output channels, and in each block, for every quad of 4
+    /// consecutive k, the 8 channels' 4 weights side by side ([blocks][k4][8][4], zero-padded). One 32-byte load then
+    /// feeds one dot-product instruction for 8 channels.
+    /// </summary>
+    internal static Tensor PackWeights(Tensor w, int n, int k)
+    {
+        int blocks = (n + 7) / 8, k4 = (k + 3) / 4;
+        var packed = new long[blocks * k4 * 32];
+        for (int c = 0; c < n; c++)
+            for (int i = 0; i < k; i++)
+                packed[((c / 8) * k4 + i / 4) * 32 + (c % 8) * 4 + i % 4] = w.Longs![c * k + i];
+        return Tensor.FromLongs(DataType.Int8, new[] { blocks, k4, 8, 4 }, packed);
+    }
+
     public override void EmitKernel(KernelContext ctx)
     {
         var (rows, k, n) = Dims(ctx);
         var r = QConv.ReadRequant(ctx);
         var w = ctx.W;
         bool dynamic = QConv.IsDynamic(ctx);
-        string x = ctx.In(0), wt = ctx.In(1), y = ctx.Out(0);
+        int blocks = (n + 7) / 8, k4 = (k + 3) / 4;
+        string x = ctx.In(0), y = ctx.Out(0), scratch = ctx.Scratch();
+        var weights = ctx.InputConstant(1) ?? throw ctx.Unsupported("QGemm with weights that are not constant");
+        string wt = ctx.Embed("packed", PackWeights(weights, n, k));
         if (dynamic) DynamicEpilogue.EmitPreamble(ctx);
-        w.Line($"// Each output: int32 dot product of a uint8 input row and an int8 weight row ({k} terms), then requantized.");
+        w.Line($"// Per input row: int32 dot products with {n} weight rows ({k} terms; weights packed 8 channels x 4 k per 32 bytes),");
+        w.Line(dynamic ? "// then the float epilogue." : "// then requantized per channel.");
+        if (XBytes(k) > 0)
+            w.Line($"var row = {scratch}.Slice(0, {k4 * 4});");
+        w.Line($"var acc = MemoryMarshal.Cast<byte, int>({scratch}.Slice({XBytes(k)}, {AccBytes(n)}));");
         using (w.Block($"for (int m = 0; m < {rows}; m++)"))
         {
-            w.Line($"var row = {x}.Slice(m * {k}, {k});");
-            using (w.Block($"for (int n = 0; n < {n}; n++)"))
+            if (XBytes(k) > 0)
             {
-                w.Line($"var wn = {wt}.Slice(n * {k}, {k});");
-                w.Line(dynamic ? "int acc = 0;" : $"int acc = {ctx.In(2)}[n];");
-                w.Line($"acc += {ctx.Helper(KernelHelpers.DotU8S8)}(row, wn);");
-                if (dynamic)
-                    DynamicEpilogue.EmitStore(ctx, $"{y}[m * {n} + n]", "acc", "n");
-                else
-                    w.Line($"{y}[m * {n} + n] = {ctx.Helper(KernelHelpers.RequantizeToU8)}(acc, {ctx.In(3)}[n], {ctx.In(4)}[n], {r.YZero}, {r.Min}, {r.Max});");
+                w.Line($"// K = {k} is not a multiple of 4: copy the row so the last quad reads bytes of this call (their weights are 0).");
+                w.Line($"{x}.Slice(m * {k}, {k}).CopyTo(row);");
+            }
+            string input = XBytes(k) > 0 ? "row" : $"{x}.Slice(m * {k}, {k})";
+            w.Line($"{ctx.Helper(KernelHelpers.GemvU8S8)}({input}, {wt}, acc, {blocks}, {k4});");
+            if (dynamic)
+            {
+                using (w.Block($"for (int n = 0; n < {n}; n++)"))
+                    DynamicEpilogue.EmitStore(ctx, $"{y}[m * {n} + n]", "acc[n]", "n");
+            }
+            else
+            {
+                w.Line($"{ctx.Helper(KernelHelpers.RequantizeChannelsU8)}(acc.Slice(0, {n}), {y}.Slice(m * {n}, {n}), {ctx.In(2)}, {ctx.In(3)}, {ctx.In(4)}, {r.YZero}, {r.Min}, {r.Max});");
             }
         }
     }
