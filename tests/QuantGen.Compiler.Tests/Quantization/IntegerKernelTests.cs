@@ -149,6 +149,7 @@ public class IntegerKernelTests
         AddQAdd(b, random, new[] { 1, 4, 6, 6 }, RandomParams(random), RandomParams(random), RandomParams(random), min: 90);        // fused Relu
         AddQAdd(b, random, new[] { 1000 }, RandomParams(random), RandomParams(random), new QuantParams(0.001f, 3), 5, 250);        // saturating
         AddQAdd(b, random, new[] { 33 }, new QuantParams(1f, 0), new QuantParams(1e-12f, 7), new QuantParams(0.5f, 100));        // b vanishes
+        AddQAdd(b, random, new[] { 40 }, new QuantParams(1f, 100), new QuantParams(0.5f, 20), new QuantParams(1e-6f, 128));      // output shift below 32
         AddQAdd(b, random, new[] { 17 }, new QuantParams(1e-3f, 255), new QuantParams(5f, 0), new QuantParams(0.01f, 128));       // scale ratio 5000
         CheckAll(b, U8Data);
     }

@@ -1,5 +1,4 @@
 using System;
-using System.Globalization;
 using QuantGen.Compiler.Emit;
 using QuantGen.Compiler.Ir;
 using QuantGen.Compiler.Quantization;
@@ -105,15 +104,7 @@ public sealed class QAdd : Operator
         int n = Shapes.ElementCount(ctx.OutputShape(0));
         string a = ctx.In(0), b = ctx.In(1), y = ctx.Out(0);
         w.Line($"// ((q - z) << {LeftShift}) of each input scaled to a common fixed point, added, requantized; 64-bit products, ties up.");
-        using (w.Block($"for (int i = 0; i < {n}; i++)"))
-        {
-            w.Line($"long sa = ((long)(({a}[i] - {p.AZero}) << {LeftShift}) * {p.AMultiplier} + {Round(p.AShift)}) >> {p.AShift};");
-            w.Line($"long sb = ((long)(({b}[i] - {p.BZero}) << {LeftShift}) * {p.BMultiplier} + {Round(p.BShift)}) >> {p.BShift};");
-            w.Line($"int q = (int)(((long)(int)(sa + sb) * {p.YMultiplier} + {Round(p.YShift)}) >> {p.YShift}) + {p.YZero};");
-            w.Line($"{y}[i] = (byte)(q < {p.Min} ? {p.Min} : q > {p.Max} ? {p.Max} : q);");
-        }
+        w.Line($"{ctx.Helper(KernelHelpers.QAddU8)}({a}.Slice(0, {n}), {b}.Slice(0, {n}), {y}.Slice(0, {n}), {p.AZero}, {p.AMultiplier}, {p.AShift},");
+        w.Line($"    {p.BZero}, {p.BMultiplier}, {p.BShift}, {p.YZero}, {p.YMultiplier}, {p.YShift}, {p.Min}, {p.Max});");
     }
-
-    /// <summary>The rounding term 2^(shift-1) as a C# long literal.</summary>
-    internal static string Round(int shift) => (1L << (shift - 1)).ToString(CultureInfo.InvariantCulture) + "L";
 }

@@ -90,7 +90,7 @@ public sealed class QConv : Operator
     /// How the kernel lays out its scratch memory: the input copied with its padding (plus read slack), the im2col
     /// windows packed by quads of four window elements ([k4][quadStride][4] bytes), and int32 accumulators
     /// ([Mg][pixels]). pixels is the output plane rounded up to the GEMM's 16-pixel tile; quadStride leaves room for the
-    /// packer's row overrun (up to 7 pixels).
+    /// packer's row overrun (up to 15 pixels), the padded input for its read overrun (up to 32 bytes).
     /// </summary>
     internal sealed class Layout
     {
@@ -109,8 +109,8 @@ public sealed class QConv : Operator
             };
             l.K4 = (l.K + 3) / 4;
             l.Pixels = RoundUp(l.Plane, 16);
-            l.QuadStride = RoundUp(l.Plane + 7, 16);
-            long padded = RoundUp((long)g.C * l.PaddedHeight * l.PaddedWidth + 8, 64);
+            l.QuadStride = RoundUp(l.Plane + 15, 16);
+            long padded = RoundUp((long)g.C * l.PaddedHeight * l.PaddedWidth + 32, 64);
             long packed = RoundUp((long)l.K4 * l.QuadStride * 4, 64);
             long acc = (long)p.Mg * l.Pixels * 4;
             if (padded + packed + acc > 1 << 30)
