@@ -99,7 +99,11 @@ public static partial class KernelHelpers
 
     private static readonly Dictionary<string, string[]> Dependencies = new();
 
-    static KernelHelpers() => AddInt8Helpers(Sources, Dependencies);
+    static KernelHelpers()
+    {
+        AddInt8Helpers(Sources, Dependencies);
+        AddFloatHelpers(Sources);
+    }
 
     public static string Source(string name) => Sources[name];
 

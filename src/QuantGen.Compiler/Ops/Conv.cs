@@ -83,43 +83,73 @@ public sealed class Conv : Operator
         ctx.SetOutput(0, Tensor.FromFloats(g.OutputShape(p.M), y));
     }
 
+    /// <summary>
+    /// Scratch layout of the float kernel: the input with its padding ([C][Hp][Wp]), the im2col matrix ([K][pixels]) and
+    /// the GEMM's output ([Mg][pixels]); pixels is the output plane rounded up to the GEMM's 16-pixel tile.
+    /// </summary>
+    private readonly record struct Layout(int PaddedHeight, int PaddedWidth, int Plane, int Pixels, int K, int PaddedFloats, int Im2ColFloats, int AccFloats)
+    {
+        public static Layout Of(Params p, OpContext ctx)
+        {
+            var g = p.G;
+            int hp = g.H + g.PadTop + g.PadBottom, wp = g.W + g.PadLeft + g.PadRight, plane = g.OH * g.OW, pixels = (plane + 15) / 16 * 16;
+            int k = p.Cg * g.KH * g.KW;
+            long padded = (long)g.C * hp * wp, im2col = (long)k * pixels, acc = (long)p.Mg * pixels;
+            if ((padded + im2col + acc) * 4 > 1 << 30)
+                throw ctx.Unsupported($"a convolution that needs {(padded + im2col + acc) * 4:N0} bytes of scratch memory (more than 1 GiB)");
+            return new Layout(hp, wp, plane, pixels, k, (int)padded, (int)im2col, (int)acc);
+        }
+
+        public int ScratchBytes => (PaddedFloats + Im2ColFloats + AccFloats) * 4;
+    }
+
+    public override int ScratchBytes(OpContext ctx) => Layout.Of(Read(ctx), ctx).ScratchBytes;
+
     public override void EmitKernel(KernelContext ctx)
     {
         var p = Read(ctx);
         var g = p.G;
+        var l = Layout.Of(p, ctx);
         var w = ctx.W;
-        string x = ctx.In(0), wt = ctx.In(1), y = ctx.Out(0);
-        string? bias = ctx.HasInput(2) ? ctx.In(2) : null;
-        int plane = g.OH * g.OW;
-        w.Line($"// Direct convolution: for each output pixel, sum over the {p.Cg}x{g.KH}x{g.KW} input window.");
+        string x = ctx.In(0), wt = ctx.In(1), y = ctx.Out(0), scratch = ctx.Scratch();
+        string bias = ctx.HasInput(2) ? ctx.In(2) : "ReadOnlySpan<float>.Empty";
+        int inputPlane = g.C * g.H * g.W, paddedPlane = l.PaddedHeight * l.PaddedWidth;
+        w.Line($"// im2col + GEMM: the input copied with its zero padding ({l.PaddedHeight}x{l.PaddedWidth}), one im2col row per element of the");
+        w.Line($"// {p.Cg}x{g.KH}x{g.KW} window, then per group a {p.Mg} x {l.K} by {l.K} x {l.Plane} product (pixels padded to {l.Pixels}).");
+        w.Line($"var scratchFloats = MemoryMarshal.Cast<byte, float>({scratch});");
+        w.Line($"var padded = scratchFloats.Slice(0, {l.PaddedFloats});");
+        w.Line($"var im2col = scratchFloats.Slice({l.PaddedFloats}, {l.Im2ColFloats});");
+        w.Line($"var acc = scratchFloats.Slice({l.PaddedFloats + l.Im2ColFloats}, {l.AccFloats});");
         using (w.Block($"for (int n = 0; n < {g.N}; n++)"))
-        using (w.Block($"for (int oc = 0; oc < {p.M}; oc++)"))
         {
-            w.Line(p.Group == 1 ? $"int xc = n * {g.C * g.H * g.W};" : $"int xc = (n * {g.C} + oc / {p.Mg} * {p.Cg}) * {g.H * g.W};");
-            w.Line($"var wo = {wt}.Slice(oc * {p.Cg * g.KH * g.KW}, {p.Cg * g.KH * g.KW});");
-            w.Line($"var yo = {y}.Slice((n * {p.M} + oc) * {plane}, {plane});");
-            w.Line($"float b = {(bias != null ? bias + "[oc]" : "0f")};");
-            using (w.Block($"for (int oy = 0; oy < {g.OH}; oy++)"))
-            using (w.Block($"for (int ox = 0; ox < {g.OW}; ox++)"))
+            w.Line($"{ctx.Helper(KernelHelpers.PadF32)}({x}.Slice(n * {inputPlane}, {inputPlane}), padded, {g.C}, {g.H}, {g.W}, {g.PadTop}, {g.PadLeft}, {l.PaddedHeight}, {l.PaddedWidth});");
+            using (w.Block($"for (int group = 0; group < {p.Group}; group++)"))
             {
-                w.Line("float sum = b;");
-                using (w.Block($"for (int ic = 0; ic < {p.Cg}; ic++)"))
+                using (w.Block($"for (int k = 0; k < {l.K}; k++)"))
                 {
-                    w.Line($"int xi = xc + ic * {g.H * g.W};");
-                    w.Line($"int wi = ic * {g.KH * g.KW};");
-                    using (w.Block($"for (int ky = 0; ky < {g.KH}; ky++)"))
+                    w.Line($"// Window element k = (channel, ky, kx): where it sits in the padded input for output pixel (0, 0).");
+                    w.Line($"int offset = (group * {p.Cg} + k / {g.KH * g.KW}) * {paddedPlane} + k / {g.KW} % {g.KH} * {g.DY * l.PaddedWidth} + k % {g.KW} * {g.DX};");
+                    w.Line($"{ctx.Helper(KernelHelpers.Im2ColRowF32)}(padded, im2col.Slice(k * {l.Pixels}, {l.Pixels}), offset, {g.OH}, {g.OW}, {g.SY * l.PaddedWidth}, {g.SX});");
+                }
+                string groupBias = ctx.HasInput(2) ? $"{bias}.Slice(group * {p.Mg}, {p.Mg})" : bias;
+                w.Line($"{ctx.Helper(KernelHelpers.GemmF32)}(im2col, {wt}.Slice(group * {p.Mg * l.K}, {p.Mg * l.K}), {groupBias}, acc, {p.Mg}, {l.K}, {l.Pixels});");
+                using (w.Block($"for (int j = 0; j < {p.Mg}; j++)"))
+                {
+                    w.Line($"var yo = {y}.Slice((n * {p.M} + group * {p.Mg} + j) * {l.Plane}, {l.Plane});");
+                    if (ctx.Activation == null)
                     {
-                        w.Line($"int iy = {g.InputRow("oy", "ky")};");
-                        if (g.HasPadding) w.Line($"if ((uint)iy >= {g.H}u) continue;");
-                        using (w.Block($"for (int kx = 0; kx < {g.KW}; kx++)"))
+                        w.Line($"acc.Slice(j * {l.Pixels}, {l.Plane}).CopyTo(yo);");
+                    }
+                    else
+                    {
+                        w.Line($"var aj = acc.Slice(j * {l.Pixels}, {l.Plane});");
+                        using (w.Block($"for (int i = 0; i < {l.Plane}; i++)"))
                         {
-                            w.Line($"int ix = {g.InputColumn("ox", "kx")};");
-                            if (g.HasPadding) w.Line($"if ((uint)ix >= {g.W}u) continue;");
-                            w.Line($"sum += {x}[xi + iy * {g.W} + ix] * wo[wi + ky * {g.KW} + kx];");
+                            w.Line("float v = aj[i];");
+                            w.Line($"yo[i] = {ctx.Activate("v")};");
                         }
                     }
                 }
-                w.Line($"yo[oy * {g.OW} + ox] = {ctx.Activate("sum")};");
             }
         }
     }

@@ -422,30 +422,62 @@ namespace Tests
             }
 
             /// <summary>
+            /// (int)((x * multiplier + 2^(shift-1)) >> shift) on 8 lanes with one shift for all (the scalar Requantize): 64-bit
+            /// products of the even and odd lanes (vpmuldq; multiplier broadcast). Shifts of 32 and more take the high 32 bits
+            /// and shift them arithmetically; smaller ones a logical 64-bit shift, whose low 32 bits are the same.
+            /// </summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private static Vector256<int> MultiplyRoundShift(Vector256<int> x, Vector256<int> multiplier, int shift)
+            {
+                var round = Vector256.Create(1L << (shift - 1));
+                var even = Avx2.Multiply(x, multiplier) + round;
+                var odd = Avx2.Multiply(Avx2.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), multiplier) + round;
+                if (shift >= 32)
+                    return Avx2.ShiftRightArithmetic(Avx2.Blend(Avx2.ShiftRightLogical(even, 32).AsInt32(), odd.AsInt32(), 0b10101010), (byte)(shift - 32));
+                return Avx2.Blend(Avx2.ShiftRightLogical(even, (byte)shift).AsInt32(), Avx2.ShiftLeftLogical(Avx2.ShiftRightLogical(odd, (byte)shift), 32).AsInt32(), 0b10101010);
+            }
+
+            /// <summary>Eight int32 lanes already in [0, 255] as eight bytes.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private static ulong NarrowToBytes(Vector256<int> q)
+            {
+                var words = Vector256.Narrow(q, q);
+                return Vector256.Narrow(words, words).AsUInt64().ToScalar();
+            }
+
+            /// <summary>
             /// im2col for one quad of window elements: packed[p * 4 + j] = source[offset_j + oy * rowStride + ox * columnStride] for
             /// output pixel p = oy * outWidth + ox, j = 0..3. This interleaving puts four consecutive window elements of a pixel
-            /// in one 32-bit lane, the layout uint8 x int8 dot-product instructions read. Rows are written in order, and the
-            /// vector path writes up to 7 pixels past a row's end (the next row overwrites them; the last row's land in the
-            /// padding of the packed buffer) and reads up to 8 bytes past it (the padded source has that slack).
+            /// in one 32-bit lane, the layout uint8 x int8 dot-product instructions read. The SSE2 path does 16 pixels of a row at
+            /// a time with byte and word unpacks (stride 1 or 2): it writes up to 15 pixels past a row's end, which the next row
+            /// overwrites (rows go in order) or which land in the packed buffer's padding, and reads up to 32 bytes past the
+            /// last row (the padded source has that slack).
             /// </summary>
             private static void PackQuadU8(ReadOnlySpan<byte> source, Span<byte> packed, int offset0, int offset1, int offset2, int offset3, int outHeight, int outWidth, int rowStride, int columnStride)
             {
                 ref byte src = ref MemoryMarshal.GetReference(source);
                 ref byte dst = ref MemoryMarshal.GetReference(packed);
-                if (Vector128.IsHardwareAccelerated && columnStride == 1)
+                if (Sse2.IsSupported && columnStride <= 2)
                 {
                     for (int oy = 0; oy < outHeight; oy++)
                     {
                         int row = oy * rowStride;
-                        for (int ox = 0; ox < outWidth; ox += 8)
+                        for (int ox = 0; ox < outWidth; ox += 16)
                         {
-                            var (l0, h0) = WidenBytesToInt32(ref Unsafe.Add(ref src, offset0 + row + ox));
-                            var (l1, h1) = WidenBytesToInt32(ref Unsafe.Add(ref src, offset1 + row + ox));
-                            var (l2, h2) = WidenBytesToInt32(ref Unsafe.Add(ref src, offset2 + row + ox));
-                            var (l3, h3) = WidenBytesToInt32(ref Unsafe.Add(ref src, offset3 + row + ox));
-                            ref byte at = ref Unsafe.Add(ref dst, (oy * outWidth + ox) * 4);
-                            (l0 | (l1 << 8) | (l2 << 16) | (l3 << 24)).AsByte().StoreUnsafe(ref at);
-                            (h0 | (h1 << 8) | (h2 << 16) | (h3 << 24)).AsByte().StoreUnsafe(ref at, 16);
+                            int at = row + ox * columnStride;
+                            var r0 = LoadSixteenPixels(ref Unsafe.Add(ref src, offset0 + at), columnStride);
+                            var r1 = LoadSixteenPixels(ref Unsafe.Add(ref src, offset1 + at), columnStride);
+                            var r2 = LoadSixteenPixels(ref Unsafe.Add(ref src, offset2 + at), columnStride);
+                            var r3 = LoadSixteenPixels(ref Unsafe.Add(ref src, offset3 + at), columnStride);
+                            var low01 = Sse2.UnpackLow(r0, r1).AsUInt16();
+                            var low23 = Sse2.UnpackLow(r2, r3).AsUInt16();
+                            var high01 = Sse2.UnpackHigh(r0, r1).AsUInt16();
+                            var high23 = Sse2.UnpackHigh(r2, r3).AsUInt16();
+                            ref byte d = ref Unsafe.Add(ref dst, (oy * outWidth + ox) * 4);
+                            Sse2.UnpackLow(low01, low23).AsByte().StoreUnsafe(ref d);
+                            Sse2.UnpackHigh(low01, low23).AsByte().StoreUnsafe(ref d, 16);
+                            Sse2.UnpackLow(high01, high23).AsByte().StoreUnsafe(ref d, 32);
+                            Sse2.UnpackHigh(high01, high23).AsByte().StoreUnsafe(ref d, 48);
                         }
                     }
                     return;
@@ -462,12 +494,14 @@ namespace Tests
                     }
             }
 
-            /// <summary>Eight bytes zero-extended to two vectors of four int32.</summary>
+            /// <summary>Sixteen bytes at stride 1, or every other byte of 32 (stride 2: the even bytes, packed).</summary>
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            private static (Vector128<uint> Lower, Vector128<uint> Upper) WidenBytesToInt32(ref byte source)
+            private static Vector128<byte> LoadSixteenPixels(ref byte source, int columnStride)
             {
-                var bytes = Vector128.CreateScalar(Unsafe.ReadUnaligned<ulong>(ref source)).AsByte();
-                return Vector128.Widen(Vector128.WidenLower(bytes));
+                if (columnStride == 1)
+                    return Vector128.LoadUnsafe(ref source);
+                var even = Vector128.Create((ushort)0x00FF);
+                return Sse2.PackUnsignedSaturate((Vector128.LoadUnsafe(ref source).AsUInt16() & even).AsInt16(), (Vector128.LoadUnsafe(ref source, 16).AsUInt16() & even).AsInt16());
             }
 
             /// <summary>
@@ -522,13 +556,15 @@ namespace Tests
                 {
                     var b = Vector256.Create(bias);
                     var m = Vector256.Create(multiplier);
-                    var s = Vector256.Create(shift);
+                    var z = Vector256.Create(zeroPoint);
+                    var min = Vector256.Create(lo);
+                    var max = Vector256.Create(hi);
                     ref int a = ref MemoryMarshal.GetReference(acc);
                     ref byte o = ref MemoryMarshal.GetReference(y);
                     for (; i + 8 <= y.Length; i += 8)
                     {
-                        var q = RequantizeToU8x8(Vector256.LoadUnsafe(ref a, (nuint)i) + b, m, s, zeroPoint, lo, hi);
-                        Unsafe.WriteUnaligned(ref Unsafe.Add(ref o, i), NarrowToBytes(q));
+                        var q = MultiplyRoundShift(Vector256.LoadUnsafe(ref a, (nuint)i) + b, m, shift) + z;
+                        Unsafe.WriteUnaligned(ref Unsafe.Add(ref o, i), NarrowToBytes(Vector256.Min(Vector256.Max(q, min), max)));
                     }
                 }
                 for (; i < y.Length; i++)
@@ -568,14 +604,6 @@ namespace Tests
                 var t = product + Avx2.ShiftLeftLogicalVariable(Vector256<long>.One, (shift - Vector256<long>.One).AsUInt64());
                 var sign = Avx2.CompareGreaterThan(Vector256<long>.Zero, t);
                 return Avx2.ShiftRightLogicalVariable((t ^ sign).AsUInt64(), shift.AsUInt64()).AsInt64() ^ sign;
-            }
-
-            /// <summary>Eight int32 lanes already in [0, 255] as eight bytes.</summary>
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            private static ulong NarrowToBytes(Vector256<int> q)
-            {
-                var words = Vector256.Narrow(q, q);
-                return Vector256.Narrow(words, words).AsUInt64().ToScalar();
             }
         }
     }

@@ -21,7 +21,7 @@ namespace Tests
         public const int OutputLength = 10;
 
         /// <summary>Bytes of scratch memory one call to Predict needs (see the overload that takes a workspace).</summary>
-        public const int WorkspaceBytes = 31360;
+        public const int WorkspaceBytes = 88320;
 
         // Each thread gets its own workspace on its first call; Predict allocates nothing after that.
         [ThreadStatic]
@@ -47,24 +47,24 @@ namespace Tests
                 throw new PlatformNotSupportedException("The embedded weights are little-endian.");
 
             // Conv '/features/features.0/Conv': 1x1x28x28 -> 1x8x28x28, k3 s1 p1,1,1,1, fused Relu
-            Kernels.Features_features_0_Conv(input, Weights.onnx_Conv_32, Weights.onnx_Conv_33, Slice<float>(workspace, 0, 6272));
+            Kernels.Features_features_0_Conv(input, Weights.onnx_Conv_32, Weights.onnx_Conv_33, Slice<float>(workspace, 56960, 6272), workspace.Slice(0, 56960));
 
             // MaxPool '/features/features.3/MaxPool': 1x8x28x28 -> 1x8x14x14, k2 s2
-            Kernels.Features_features_3_MaxPool(Slice<float>(workspace, 0, 6272), Slice<float>(workspace, 25088, 1568));
+            Kernels.Features_features_3_MaxPool(Slice<float>(workspace, 56960, 6272), Slice<float>(workspace, 82048, 1568));
 
             // Conv '/features/features.4/Conv': 1x8x14x14 -> 1x16x12x12, k3 s1, fused Relu
-            Kernels.Features_features_4_Conv(Slice<float>(workspace, 25088, 1568), Weights.onnx_Conv_35, Weights.onnx_Conv_36, Slice<float>(workspace, 0, 2304));
+            Kernels.Features_features_4_Conv(Slice<float>(workspace, 82048, 1568), Weights.onnx_Conv_35, Weights.onnx_Conv_36, Slice<float>(workspace, 56960, 2304), workspace.Slice(0, 56960));
 
             // MaxPool '/features/features.7/MaxPool': 1x16x12x12 -> 1x16x6x6, k2 s2
-            Kernels.Features_features_7_MaxPool(Slice<float>(workspace, 0, 2304), Slice<float>(workspace, 9216, 576));
+            Kernels.Features_features_7_MaxPool(Slice<float>(workspace, 56960, 2304), Slice<float>(workspace, 0, 576));
 
             // Flatten '/classifier/classifier.0/Flatten': 1x16x6x6 -> 1x576 (a view: shares its input's memory)
 
             // Gemm '/classifier/classifier.1/Gemm': 1x576 -> 1x64, M=1 K=576 N=64 transB, fused Relu
-            Kernels.Classifier_classifier_1_Gemm(Slice<float>(workspace, 9216, 576), Weights.classifier_1_bias, Slice<float>(workspace, 0, 64));
+            Kernels.Classifier_classifier_1_Gemm(Slice<float>(workspace, 0, 576), Weights.classifier_1_bias, Slice<float>(workspace, 2304, 64));
 
             // Gemm '/classifier/classifier.4/Gemm': 1x64 -> 1x10, M=1 K=64 N=10 transB
-            Kernels.Classifier_classifier_4_Gemm(Slice<float>(workspace, 0, 64), Weights.classifier_4_bias, output);
+            Kernels.Classifier_classifier_4_Gemm(Slice<float>(workspace, 2304, 64), Weights.classifier_4_bias, output);
         }
 
         /// <summary>A tensor's slice of the workspace (offsets are planned at build time, 64-byte aligned).</summary>

@@ -19,37 +19,34 @@ namespace Tests
         private static class Kernels
         {
             // Conv '/conv/Conv': 1x1x6x6 -> 1x2x4x4, k3 s1, fused Relu
-            internal static void Conv_Conv(ReadOnlySpan<float> x0, ReadOnlySpan<float> x1, ReadOnlySpan<float> x2, Span<float> y0)
+            internal static void Conv_Conv(ReadOnlySpan<float> x0, ReadOnlySpan<float> x1, ReadOnlySpan<float> x2, Span<float> y0, Span<byte> scratch)
             {
-                // Direct convolution: for each output pixel, sum over the 1x3x3 input window.
+                // im2col + GEMM: the input copied with its zero padding (6x6), one im2col row per element of the
+                // 1x3x3 window, then per group a 2 x 9 by 9 x 16 product (pixels padded to 16).
+                var scratchFloats = MemoryMarshal.Cast<byte, float>(scratch);
+                var padded = scratchFloats.Slice(0, 36);
+                var im2col = scratchFloats.Slice(36, 144);
+                var acc = scratchFloats.Slice(180, 32);
                 for (int n = 0; n < 1; n++)
                 {
-                    for (int oc = 0; oc < 2; oc++)
+                    PadF32(x0.Slice(n * 36, 36), padded, 1, 6, 6, 0, 0, 6, 6);
+                    for (int group = 0; group < 1; group++)
                     {
-                        int xc = n * 36;
-                        var wo = x1.Slice(oc * 9, 9);
-                        var yo = y0.Slice((n * 2 + oc) * 16, 16);
-                        float b = x2[oc];
-                        for (int oy = 0; oy < 4; oy++)
+                        for (int k = 0; k < 9; k++)
                         {
-                            for (int ox = 0; ox < 4; ox++)
+                            // Window element k = (channel, ky, kx): where it sits in the padded input for output pixel (0, 0).
+                            int offset = (group * 1 + k / 9) * 36 + k / 3 % 3 * 6 + k % 3 * 1;
+                            Im2ColRowF32(padded, im2col.Slice(k * 16, 16), offset, 4, 4, 6, 1);
+                        }
+                        GemmF32(im2col, x1.Slice(group * 18, 18), x2.Slice(group * 2, 2), acc, 2, 9, 16);
+                        for (int j = 0; j < 2; j++)
+                        {
+                            var yo = y0.Slice((n * 2 + group * 2 + j) * 16, 16);
+                            var aj = acc.Slice(j * 16, 16);
+                            for (int i = 0; i < 16; i++)
                             {
-                                float sum = b;
-                                for (int ic = 0; ic < 1; ic++)
-                                {
-                                    int xi = xc + ic * 36;
-                                    int wi = ic * 9;
-                                    for (int ky = 0; ky < 3; ky++)
-                                    {
-                                        int iy = oy + ky;
-                                        for (int kx = 0; kx < 3; kx++)
-                                        {
-                                            int ix = ox + kx;
-                                            sum += x0[xi + iy * 6 + ix] * wo[wi + ky * 3 + kx];
-                                        }
-                                    }
-                                }
-                                yo[oy * 4 + ox] = (sum < 0f ? 0f : sum);
+                                float v = aj[i];
+                                yo[i] = (v < 0f ? 0f : v);
                             }
                         }
                     }
@@ -115,6 +112,100 @@ namespace Tests
                 for (; i < a.Length; i++)
                     sum += a[i] * b[i];
                 return sum;
+            }
+
+            /// <summary>
+            /// acc[m, p] = bias[m] + Σ_k weights[m, k] * im2col[k, p]; pixels a multiple of 16. Tiles of 4 rows x 2 vectors of pixels:
+            /// each im2col vector is loaded once for 4 output channels, each weight broadcast once for 2 vectors.
+            /// </summary>
+            private static void GemmF32(ReadOnlySpan<float> im2col, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> acc, int rows, int k, int pixels)
+            {
+                ref float x = ref MemoryMarshal.GetReference(im2col);
+                ref float w = ref MemoryMarshal.GetReference(weights);
+                ref float a = ref MemoryMarshal.GetReference(acc);
+                int m = 0;
+                if (System.Numerics.Vector.IsHardwareAccelerated)
+                {
+                    int width = System.Numerics.Vector<float>.Count;
+                    for (; m + 4 <= rows; m += 4)
+                        for (int p = 0; p < pixels; p += 2 * width)
+                        {
+                            var a00 = new System.Numerics.Vector<float>(bias.IsEmpty ? 0f : bias[m]);
+                            var a10 = new System.Numerics.Vector<float>(bias.IsEmpty ? 0f : bias[m + 1]);
+                            var a20 = new System.Numerics.Vector<float>(bias.IsEmpty ? 0f : bias[m + 2]);
+                            var a30 = new System.Numerics.Vector<float>(bias.IsEmpty ? 0f : bias[m + 3]);
+                            System.Numerics.Vector<float> a01 = a00, a11 = a10, a21 = a20, a31 = a30;
+                            ref float xk = ref Unsafe.Add(ref x, p);
+                            ref float wk = ref Unsafe.Add(ref w, m * k);
+                            for (int i = 0; i < k; i++)
+                            {
+                                var x0 = System.Numerics.Vector.LoadUnsafe(ref xk);
+                                var x1 = System.Numerics.Vector.LoadUnsafe(ref xk, (nuint)width);
+                                var w0 = new System.Numerics.Vector<float>(wk);
+                                var w1 = new System.Numerics.Vector<float>(Unsafe.Add(ref wk, k));
+                                var w2 = new System.Numerics.Vector<float>(Unsafe.Add(ref wk, 2 * k));
+                                var w3 = new System.Numerics.Vector<float>(Unsafe.Add(ref wk, 3 * k));
+                                a00 = System.Numerics.Vector.MultiplyAddEstimate(x0, w0, a00); a01 = System.Numerics.Vector.MultiplyAddEstimate(x1, w0, a01);
+                                a10 = System.Numerics.Vector.MultiplyAddEstimate(x0, w1, a10); a11 = System.Numerics.Vector.MultiplyAddEstimate(x1, w1, a11);
+                                a20 = System.Numerics.Vector.MultiplyAddEstimate(x0, w2, a20); a21 = System.Numerics.Vector.MultiplyAddEstimate(x1, w2, a21);
+                                a30 = System.Numerics.Vector.MultiplyAddEstimate(x0, w3, a30); a31 = System.Numerics.Vector.MultiplyAddEstimate(x1, w3, a31);
+                                xk = ref Unsafe.Add(ref xk, pixels);
+                                wk = ref Unsafe.Add(ref wk, 1);
+                            }
+                            ref float at = ref Unsafe.Add(ref a, m * pixels + p);
+                            System.Numerics.Vector.StoreUnsafe(a00, ref at); System.Numerics.Vector.StoreUnsafe(a01, ref at, (nuint)width);
+                            System.Numerics.Vector.StoreUnsafe(a10, ref at, (nuint)pixels); System.Numerics.Vector.StoreUnsafe(a11, ref at, (nuint)(pixels + width));
+                            System.Numerics.Vector.StoreUnsafe(a20, ref at, (nuint)(2 * pixels)); System.Numerics.Vector.StoreUnsafe(a21, ref at, (nuint)(2 * pixels + width));
+                            System.Numerics.Vector.StoreUnsafe(a30, ref at, (nuint)(3 * pixels)); System.Numerics.Vector.StoreUnsafe(a31, ref at, (nuint)(3 * pixels + width));
+                        }
+                    for (; m < rows; m++)
+                        for (int p = 0; p < pixels; p += width)
+                        {
+                            var s = new System.Numerics.Vector<float>(bias.IsEmpty ? 0f : bias[m]);
+                            for (int i = 0; i < k; i++)
+                                s = System.Numerics.Vector.MultiplyAddEstimate(System.Numerics.Vector.LoadUnsafe(ref x, (nuint)(i * pixels + p)), new System.Numerics.Vector<float>(Unsafe.Add(ref w, m * k + i)), s);
+                            System.Numerics.Vector.StoreUnsafe(s, ref a, (nuint)(m * pixels + p));
+                        }
+                    return;
+                }
+                for (; m < rows; m++)
+                    for (int p = 0; p < pixels; p++)
+                    {
+                        float s = bias.IsEmpty ? 0f : bias[m];
+                        for (int i = 0; i < k; i++)
+                            s += Unsafe.Add(ref x, i * pixels + p) * Unsafe.Add(ref w, m * k + i);
+                        Unsafe.Add(ref a, m * pixels + p) = s;
+                    }
+            }
+
+            /// <summary>
+            /// One row of the im2col matrix: row[oy * outWidth + ox] = source[offset + oy * rowStride + ox * columnStride], then
+            /// zeros up to the row's padded length (so the GEMM's last tile reads finite values).
+            /// </summary>
+            private static void Im2ColRowF32(ReadOnlySpan<float> source, Span<float> row, int offset, int outHeight, int outWidth, int rowStride, int columnStride)
+            {
+                for (int oy = 0; oy < outHeight; oy++)
+                {
+                    var dst = row.Slice(oy * outWidth, outWidth);
+                    if (columnStride == 1)
+                    {
+                        source.Slice(offset + oy * rowStride, outWidth).CopyTo(dst);
+                        continue;
+                    }
+                    for (int ox = 0; ox < outWidth; ox++)
+                        dst[ox] = source[offset + oy * rowStride + ox * columnStride];
+                }
+                row.Slice(outHeight * outWidth).Clear();
+            }
+
+            /// <summary>Copies a float CHW tensor into a zero-filled buffer with the given border, so window reads need no bounds checks.</summary>
+            private static void PadF32(ReadOnlySpan<float> x, Span<float> padded, int channels, int height, int width, int top, int left, int paddedHeight, int paddedWidth)
+            {
+                if (top != 0 || left != 0 || paddedHeight != height || paddedWidth != width)
+                    padded.Slice(0, channels * paddedHeight * paddedWidth).Clear();
+                for (int c = 0; c < channels; c++)
+                    for (int row = 0; row < height; row++)
+                        x.Slice((c * height + row) * width, width).CopyTo(padded.Slice((c * paddedHeight + row + top) * paddedWidth + left, width));
             }
         }
     }

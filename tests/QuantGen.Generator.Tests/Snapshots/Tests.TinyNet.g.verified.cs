@@ -21,7 +21,7 @@ namespace Tests
         public const int OutputLength = 3;
 
         /// <summary>Bytes of scratch memory one call to Predict needs (see the overload that takes a workspace).</summary>
-        public const int WorkspaceBytes = 192;
+        public const int WorkspaceBytes = 1024;
 
         // Each thread gets its own workspace on its first call; Predict allocates nothing after that.
         [ThreadStatic]
@@ -47,15 +47,15 @@ namespace Tests
                 throw new PlatformNotSupportedException("The embedded weights are little-endian.");
 
             // Conv '/conv/Conv': 1x1x6x6 -> 1x2x4x4, k3 s1, fused Relu
-            Kernels.Conv_Conv(input, Weights.conv_weight, Weights.conv_bias, Slice<float>(workspace, 0, 32));
+            Kernels.Conv_Conv(input, Weights.conv_weight, Weights.conv_bias, Slice<float>(workspace, 896, 32), workspace.Slice(0, 896));
 
             // MaxPool '/pool/MaxPool': 1x2x4x4 -> 1x2x2x2, k2 s2
-            Kernels.Pool_MaxPool(Slice<float>(workspace, 0, 32), Slice<float>(workspace, 128, 8));
+            Kernels.Pool_MaxPool(Slice<float>(workspace, 896, 32), Slice<float>(workspace, 0, 8));
 
             // Flatten '/flatten/Flatten': 1x2x2x2 -> 1x8 (a view: shares its input's memory)
 
             // Gemm '/fc/Gemm': 1x8 -> 1x3, M=1 K=8 N=3 transB
-            Kernels.Fc_Gemm(Slice<float>(workspace, 128, 8), Weights.fc_bias, output);
+            Kernels.Fc_Gemm(Slice<float>(workspace, 0, 8), Weights.fc_bias, output);
         }
 
         /// <summary>A tensor's slice of the workspace (offsets are planned at build time, 64-byte aligned).</summary>
