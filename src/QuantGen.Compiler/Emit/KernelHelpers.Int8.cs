@@ -16,6 +16,8 @@ public static partial class KernelHelpers
     public const string RequantizeRowU8 = "RequantizeRowU8";
     public const string RequantizeChannelsU8 = "RequantizeChannelsU8";
     public const string QAddU8 = "QAddU8";
+    public const string QuantizeRowU8 = "QuantizeRowU8";
+    public const string MaxPool2x2U8 = "MaxPool2x2U8";
     private const string RequantizeVector = "RequantizeToU8x8";
     private const string NarrowToBytes = "NarrowToBytes";
     private const string MultiplyRoundShift = "MultiplyRoundShift";
@@ -471,6 +473,68 @@ public static partial class KernelHelpers
             """;
         dependencies[RequantizeRowU8] = new[] { MultiplyRoundShift, NarrowToBytes, RequantizeToU8 };
         dependencies[RequantizeChannelsU8] = new[] { RequantizeVector, NarrowToBytes, RequantizeToU8 };
+        sources[QuantizeRowU8] = """
+            /// <summary>
+            /// y[i] = QuantizeU8(x[i], scale, zeroPoint), 8 at a time: the same float division, ties-to-even rounding, clamp and
+            /// NaN rule (NaN becomes the zero point), so every element equals the scalar result.
+            /// </summary>
+            private static void QuantizeRowU8(ReadOnlySpan<float> x, Span<byte> y, float scale, int zeroPoint)
+            {
+                int i = 0;
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    var s = Vector256.Create(scale);
+                    var limit = Vector256.Create(512f);
+                    var z = Vector256.Create(zeroPoint);
+                    ref float rx = ref MemoryMarshal.GetReference(x);
+                    ref byte ry = ref MemoryMarshal.GetReference(y);
+                    for (; i + 8 <= y.Length; i += 8)
+                    {
+                        var r = Vector256.LoadUnsafe(ref rx, (nuint)i) / s;
+                        var isNumber = Vector256.Equals(r, r).AsInt32();
+                        // Clamp to ±512 first (comparisons leave NaN alone): the result is then 0 or 255 either way.
+                        r = Vector256.ConditionalSelect(Vector256.GreaterThan(r, limit), limit, r);
+                        r = Vector256.ConditionalSelect(Vector256.LessThan(r, -limit), -limit, r);
+                        var q = Vector256.ConvertToInt32(Vector256.Round(r)) + z;
+                        q = Vector256.ConditionalSelect(isNumber, q, z);
+                        q = Vector256.Min(Vector256.Max(q, Vector256<int>.Zero), Vector256.Create(255));
+                        var words = Vector256.Narrow(q, q);
+                        Unsafe.WriteUnaligned(ref Unsafe.Add(ref ry, i), Vector256.Narrow(words, words).AsUInt64().ToScalar());
+                    }
+                }
+                for (; i < y.Length; i++)
+                    y[i] = QuantizeU8(x[i], scale, zeroPoint);
+            }
+            """;
+        sources[MaxPool2x2U8] = """
+            /// <summary>
+            /// 2x2 max pooling with stride 2 and no padding on uint8 planes: the vertical max of two input rows, then the max of
+            /// each byte pair (as 16-bit lanes: low byte against high byte), 8 outputs per step.
+            /// </summary>
+            private static void MaxPool2x2U8(ReadOnlySpan<byte> x, Span<byte> y, int planes, int height, int width, int outHeight, int outWidth)
+            {
+                for (int c = 0; c < planes; c++)
+                    for (int oy = 0; oy < outHeight; oy++)
+                    {
+                        var r0 = x.Slice((c * height + 2 * oy) * width, width);
+                        var r1 = x.Slice((c * height + 2 * oy + 1) * width, width);
+                        var o = y.Slice((c * outHeight + oy) * outWidth, outWidth);
+                        int ox = 0;
+                        if (Vector128.IsHardwareAccelerated)
+                        {
+                            for (; ox + 8 <= outWidth; ox += 8)
+                            {
+                                var v = Vector128.Max(Vector128.Create(r0.Slice(2 * ox, 16)), Vector128.Create(r1.Slice(2 * ox, 16))).AsUInt16();
+                                var pairs = Vector128.Max(v & Vector128.Create((ushort)0xFF), Vector128.ShiftRightLogical(v, 8));
+                                Unsafe.WriteUnaligned(ref o[ox], Vector128.Narrow(pairs, pairs).AsUInt64().ToScalar());
+                            }
+                        }
+                        for (; ox < outWidth; ox++)
+                            o[ox] = Math.Max(Math.Max(r0[2 * ox], r0[2 * ox + 1]), Math.Max(r1[2 * ox], r1[2 * ox + 1]));
+                    }
+            }
+            """;
+        dependencies[QuantizeRowU8] = new[] { QuantizeU8 };
         dependencies[QAddU8] = new[] { MultiplyRoundShift, NarrowToBytes };
     }
 }

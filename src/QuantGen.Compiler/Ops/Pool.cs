@@ -74,6 +74,11 @@ public abstract class Pool : Operator
         var w = ctx.W;
         string x = ctx.In(0), y = ctx.Out(0);
         bool boundsChecks = g.HasPadding || (g.OH - 1) * g.SY + (g.KH - 1) * g.DY >= g.H || (g.OW - 1) * g.SX + (g.KW - 1) * g.DX >= g.W;
+        if (quantized && IsMax && !boundsChecks && g.KH == 2 && g.KW == 2 && g.SY == 2 && g.SX == 2 && g.DY == 1 && g.DX == 1 && g.SpatialRank == 2)
+        {
+            w.Line($"{ctx.Helper(KernelHelpers.MaxPool2x2U8)}({x}, {y}, {g.N * g.C}, {g.H}, {g.W}, {g.OH}, {g.OW});");
+            return;
+        }
         using (w.Block($"for (int nc = 0; nc < {g.N * g.C}; nc++)"))
         {
             w.Line($"var xp = {x}.Slice(nc * {g.H * g.W}, {g.H * g.W});");

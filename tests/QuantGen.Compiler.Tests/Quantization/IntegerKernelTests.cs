@@ -303,6 +303,9 @@ public class IntegerKernelTests
         string q = b.Node("Quantize", Q, new[] { x }, attrs);
         b.Node("Dequantize", Q, new[] { q }, Attrs(Float("scale", 0.05f), Int("zero_point", 100)));
         b.Node("MaxPool", "", new[] { q }, Attrs(IntList("kernel_shape", 3, 3), IntList("pads", 1, 1, 1, 1), IntList("strides", 2, 2)));
+        // 2x2 stride-2 pooling has its own vector kernel: 8 outputs per step, a scalar tail, an odd input height.
+        string wide = b.Input("wide", DataType.Float, 1, 3, 17, 35);
+        b.Node("MaxPool", "", new[] { b.Node("Quantize", Q, new[] { wide }, attrs) }, Attrs(IntList("kernel_shape", 2, 2), IntList("strides", 2, 2)));
         string t = b.Input("ties", DataType.Float, 12);
         b.Node("Quantize", Q, new[] { t }, Attrs(Float("scale", 1f), Int("zero_point", 3)));
         CheckAll(b, (v, random) => v.Name == "ties"

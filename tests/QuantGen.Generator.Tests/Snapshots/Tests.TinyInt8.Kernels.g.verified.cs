@@ -21,10 +21,7 @@ namespace Tests
             // Quantize 'Quantize image': 1x1x6x6 -> 1x1x6x6, scale 0.0039146086, zero point 0
             internal static void Quantize_image(ReadOnlySpan<float> x0, Span<byte> y0)
             {
-                for (int i = 0; i < 36; i++)
-                {
-                    y0[i] = QuantizeU8(x0[i], 0.0039146086f, 0);
-                }
+                QuantizeRowU8(x0.Slice(0, 36), y0.Slice(0, 36), 0.0039146086f, 0);
             }
 
             // QConv '/conv/Conv': 1x1x6x6 -> 1x2x4x4, k3 s1, uint8 x int8, zero points 0 -> 0, clamp [0, 255]
@@ -65,29 +62,7 @@ namespace Tests
             // MaxPool '/pool/MaxPool': 1x2x4x4 -> 1x2x2x2, k2 s2
             internal static void Pool_MaxPool(ReadOnlySpan<byte> x0, Span<byte> y0)
             {
-                for (int nc = 0; nc < 2; nc++)
-                {
-                    var xp = x0.Slice(nc * 16, 16);
-                    var yp = y0.Slice(nc * 4, 4);
-                    for (int oy = 0; oy < 2; oy++)
-                    {
-                        for (int ox = 0; ox < 2; ox++)
-                        {
-                            byte acc = 0;
-                            for (int ky = 0; ky < 2; ky++)
-                            {
-                                int iy = oy * 2 + ky;
-                                for (int kx = 0; kx < 2; kx++)
-                                {
-                                    int ix = ox * 2 + kx;
-                                    byte v = xp[iy * 4 + ix];
-                                    if (v > acc) acc = v;
-                                }
-                            }
-                            yp[oy * 2 + ox] = acc;
-                        }
-                    }
-                }
+                MaxPool2x2U8(x0, y0, 2, 4, 4, 2, 2);
             }
 
             // QGemm '/fc/Gemm': 1x8 -> 1x3, M=1 K=8 N=3, uint8 x int8, zero points 0 -> 145, clamp [0, 255]
@@ -346,6 +321,33 @@ namespace Tests
             }
 
             /// <summary>
+            /// 2x2 max pooling with stride 2 and no padding on uint8 planes: the vertical max of two input rows, then the max of
+            /// each byte pair (as 16-bit lanes: low byte against high byte), 8 outputs per step.
+            /// </summary>
+            private static void MaxPool2x2U8(ReadOnlySpan<byte> x, Span<byte> y, int planes, int height, int width, int outHeight, int outWidth)
+            {
+                for (int c = 0; c < planes; c++)
+                    for (int oy = 0; oy < outHeight; oy++)
+                    {
+                        var r0 = x.Slice((c * height + 2 * oy) * width, width);
+                        var r1 = x.Slice((c * height + 2 * oy + 1) * width, width);
+                        var o = y.Slice((c * outHeight + oy) * outWidth, outWidth);
+                        int ox = 0;
+                        if (Vector128.IsHardwareAccelerated)
+                        {
+                            for (; ox + 8 <= outWidth; ox += 8)
+                            {
+                                var v = Vector128.Max(Vector128.Create(r0.Slice(2 * ox, 16)), Vector128.Create(r1.Slice(2 * ox, 16))).AsUInt16();
+                                var pairs = Vector128.Max(v & Vector128.Create((ushort)0xFF), Vector128.ShiftRightLogical(v, 8));
+                                Unsafe.WriteUnaligned(ref o[ox], Vector128.Narrow(pairs, pairs).AsUInt64().ToScalar());
+                            }
+                        }
+                        for (; ox < outWidth; ox++)
+                            o[ox] = Math.Max(Math.Max(r0[2 * ox], r0[2 * ox + 1]), Math.Max(r1[2 * ox], r1[2 * ox + 1]));
+                    }
+            }
+
+            /// <summary>
             /// (int)((x * multiplier + 2^(shift-1)) >> shift) on 8 lanes with one shift for all (the scalar Requantize): 64-bit
             /// products of the even and odd lanes (vpmuldq; multiplier broadcast). Shifts of 32 and more take the high 32 bits
             /// and shift them arithmetically; smaller ones a logical 64-bit shift, whose low 32 bits are the same.
@@ -438,6 +440,38 @@ namespace Tests
                 for (int c = 0; c < channels; c++)
                     for (int row = 0; row < height; row++)
                         x.Slice((c * height + row) * width, width).CopyTo(padded.Slice((c * paddedHeight + row + top) * paddedWidth + left, width));
+            }
+
+            /// <summary>
+            /// y[i] = QuantizeU8(x[i], scale, zeroPoint), 8 at a time: the same float division, ties-to-even rounding, clamp and
+            /// NaN rule (NaN becomes the zero point), so every element equals the scalar result.
+            /// </summary>
+            private static void QuantizeRowU8(ReadOnlySpan<float> x, Span<byte> y, float scale, int zeroPoint)
+            {
+                int i = 0;
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    var s = Vector256.Create(scale);
+                    var limit = Vector256.Create(512f);
+                    var z = Vector256.Create(zeroPoint);
+                    ref float rx = ref MemoryMarshal.GetReference(x);
+                    ref byte ry = ref MemoryMarshal.GetReference(y);
+                    for (; i + 8 <= y.Length; i += 8)
+                    {
+                        var r = Vector256.LoadUnsafe(ref rx, (nuint)i) / s;
+                        var isNumber = Vector256.Equals(r, r).AsInt32();
+                        // Clamp to ±512 first (comparisons leave NaN alone): the result is then 0 or 255 either way.
+                        r = Vector256.ConditionalSelect(Vector256.GreaterThan(r, limit), limit, r);
+                        r = Vector256.ConditionalSelect(Vector256.LessThan(r, -limit), -limit, r);
+                        var q = Vector256.ConvertToInt32(Vector256.Round(r)) + z;
+                        q = Vector256.ConditionalSelect(isNumber, q, z);
+                        q = Vector256.Min(Vector256.Max(q, Vector256<int>.Zero), Vector256.Create(255));
+                        var words = Vector256.Narrow(q, q);
+                        Unsafe.WriteUnaligned(ref Unsafe.Add(ref ry, i), Vector256.Narrow(words, words).AsUInt64().ToScalar());
+                    }
+                }
+                for (; i < y.Length; i++)
+                    y[i] = QuantizeU8(x[i], scale, zeroPoint);
             }
 
             /// <summary>float to uint8: clamp(round_half_even(x / scale) + zeroPoint, 0, 255); NaN becomes the zero point.</summary>

@@ -57,9 +57,7 @@ public sealed class QuantizeDynamic : Operator
             w.Line("scale = (max - min) / 255f;");
             w.Line("zeroPoint = Math.Clamp((int)MathF.Round(-min / scale), 0, 255);");
         }
-        string quantize = ctx.Helper(KernelHelpers.QuantizeU8);
-        using (w.Block($"for (int i = 0; i < {n}; i++)"))
-            w.Line($"{ctx.Out(0)}[i] = {quantize}({x}[i], scale, zeroPoint);");
+        w.Line($"{ctx.Helper(KernelHelpers.QuantizeRowU8)}({x}.Slice(0, {n}), {ctx.Out(0)}.Slice(0, {n}), scale, zeroPoint);");
         w.Line($"{ctx.Out(1)}[0] = scale;");
         w.Line($"{ctx.Out(1)}[1] = zeroPoint;");
     }

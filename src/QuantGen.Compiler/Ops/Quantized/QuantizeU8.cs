@@ -31,8 +31,7 @@ public sealed class QuantizeU8 : Operator
     {
         var p = Params(ctx);
         int n = Shapes.ElementCount(ctx.OutputShape(0));
-        using (ctx.W.Block($"for (int i = 0; i < {n}; i++)"))
-            ctx.W.Line($"{ctx.Out(0)}[i] = {ctx.Helper(KernelHelpers.QuantizeU8)}({ctx.In(0)}[i], {CSharp.Float(p.Scale)}, {p.ZeroPoint});");
+        ctx.W.Line($"{ctx.Helper(KernelHelpers.QuantizeRowU8)}({ctx.In(0)}.Slice(0, {n}), {ctx.Out(0)}.Slice(0, {n}), {CSharp.Float(p.Scale)}, {p.ZeroPoint});");
     }
 }
 
