@@ -2,7 +2,7 @@
 // QuantGen {version}: One kernel per node, specialized to its shapes.
 // Model: Models/fashion_cnn.onnx (graph 'torch_jit', opset 13, IR version 7).
 // Precision: Int8, static, calibrated by minmax over 512 samples (Models/fashion_cnn.calib.json).
-// Weights: 40,312 bytes embedded (the float32 model's: 155,304 bytes).
+// Weights: 40,396 bytes embedded (the float32 model's: 155,304 bytes).
 #nullable disable
 #pragma warning disable CS1591 // generated members are documented in the file that declares the API
 
@@ -27,11 +27,11 @@ namespace Tests
             // QConv '/features/features.0/Conv': 1x1x28x28 -> 1x8x28x28, k3 s1 p1,1,1,1, uint8 x int8, zero points 0 -> 0, clamp [0, 255]
             internal static void Features_features_0_Conv(ReadOnlySpan<byte> x0, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0, Span<byte> scratch)
             {
-                // im2col + GEMM: the input is copied into a buffer with its padding (30x30, filled with the zero point 0),
-                // each output pixel's 1x3x3 window is packed four elements to a 32-bit lane (3 quads), and one
-                // uint8 x int8 -> int32 GEMM per group (8 channels x 784 pixels, padded to 784) feeds the requantization.
+                // im2col: the input copied with its padding (30x30, zero point 0); each output pixel's 1x3x3
+                // window packed four elements to a 32-bit lane (3 quads). One uint8 x int8 GEMM per group (8 channels x 784 pixels)
+                // feeds the requantization.
                 var padded = scratch.Slice(0, 960);
-                var packed = scratch.Slice(960, 9600);
+                var operand = scratch.Slice(960, 9600);
                 var acc = MemoryMarshal.Cast<byte, int>(scratch.Slice(10560, 25088));
                 for (int n = 0; n < 1; n++)
                 {
@@ -41,16 +41,16 @@ namespace Tests
                         int channels = group * 900;
                         for (int q = 0; q < 3; q++)
                         {
-                            PackQuadU8(padded, packed.Slice(q * 3200, 3200),
+                            PackQuadU8(padded, operand.Slice(q * 3200, 3200),
                                 channels + WindowOffset(4 * q), channels + WindowOffset(4 * q + 1), channels + WindowOffset(4 * q + 2), channels + WindowOffset(4 * q + 3),
                                 28, 28, 30, 1);
                         }
-                        GemmU8S8(packed, Weights.features_features_0_Conv_weight_rows.Slice(group * 96, 96), acc, 8, 3, 784, 800);
+                        GemmU8S8(operand, Weights.features_features_0_Conv_weight_rows.Slice(group * 96, 96), acc, 8, 3, 784, Weights.features_features_0_Conv_quad_offsets);
                         for (int j = 0; j < 8; j++)
                         {
                             int oc = group * 8 + j;
-                            RequantizeRowU8(acc.Slice(j * 784, 784), y0.Slice((n * 8 + oc) * 784, 784),
-                                x2[oc], x3[oc], x4[oc], 0, 0, 255);
+                            var plane = acc.Slice(j * 784, 784);
+                            RequantizeRowU8(plane, y0.Slice((n * 8 + oc) * 784, 784), x2[oc], x3[oc], x4[oc], 0, 0, 255);
                         }
                     }
                 }
@@ -66,38 +66,38 @@ namespace Tests
             }
 
             // QConv '/features/features.4/Conv': 1x8x14x14 -> 1x16x12x12, k3 s1, uint8 x int8, zero points 0 -> 0, clamp [0, 255]
-            internal static void Features_features_4_Conv(ReadOnlySpan<byte> x0, ReadOnlySpan<sbyte> x1, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0, Span<byte> scratch)
+            internal static void Features_features_4_Conv(ReadOnlySpan<byte> x0, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0, Span<byte> scratch)
             {
-                // im2col + GEMM: the input is copied into a buffer with its padding (14x14, filled with the zero point 0),
-                // each output pixel's 8x3x3 window is packed four elements to a 32-bit lane (18 quads), and one
-                // uint8 x int8 -> int32 GEMM per group (16 channels x 144 pixels, padded to 144) feeds the requantization.
+                // Shifted taps: the input copied with its padding (14x14, zero point 0) and interleaved by four channels;
+                // each of the 18 quads (4 channels at one of the 3x3 taps) is that buffer shifted by its tap. One uint8 x int8 GEMM
+                // per group (16 channels x 12 rows of 14 pixels, 2 of them dropped) feeds the requantization.
                 var padded = scratch.Slice(0, 1600);
-                var packed = scratch.Slice(1600, 11520);
-                var acc = MemoryMarshal.Cast<byte, int>(scratch.Slice(13120, 9216));
+                var operand = scratch.Slice(1600, 1792);
+                var acc = MemoryMarshal.Cast<byte, int>(scratch.Slice(3392, 11264));
                 for (int n = 0; n < 1; n++)
                 {
                     PadU8(x0.Slice(n * 1568, 1568), padded, 8, 14, 14, 0, 0, 14, 14, (byte)0);
                     for (int group = 0; group < 1; group++)
                     {
-                        int channels = group * 1568;
-                        for (int q = 0; q < 18; q++)
+                        for (int c4 = 0; c4 < 2; c4++)
                         {
-                            PackQuadU8(padded, packed.Slice(q * 640, 640),
-                                channels + WindowOffset(4 * q), channels + WindowOffset(4 * q + 1), channels + WindowOffset(4 * q + 2), channels + WindowOffset(4 * q + 3),
-                                12, 12, 14, 1);
+                            int c = (group * 8 + 4 * c4) * 196;
+                            PackQuadU8(padded, operand.Slice(c4 * 784), c, c + 196, c + 392, c + 588, 14, 14, 14, 1);
                         }
-                        GemmU8S8(packed, x1.Slice(group * 1152, 1152), acc, 16, 18, 144, 160);
+                        GemmU8S8(operand, Weights.features_features_4_Conv_weight_rows.Slice(group * 1152, 1152), acc, 16, 18, 176, Weights.features_features_4_Conv_quad_offsets);
                         for (int j = 0; j < 16; j++)
                         {
                             int oc = group * 16 + j;
-                            RequantizeRowU8(acc.Slice(j * 144, 144), y0.Slice((n * 16 + oc) * 144, 144),
-                                x2[oc], x3[oc], x4[oc], 0, 0, 255);
+                            var plane = acc.Slice(j * 176, 144);
+                            // Drop the 2 extra columns of each GEMM row (moving left in place), so the plane is contiguous.
+                            for (int oy = 1; oy < 12; oy++)
+                            {
+                                acc.Slice(j * 176 + oy * 14, 12).CopyTo(plane.Slice(oy * 12));
+                            }
+                            RequantizeRowU8(plane, y0.Slice((n * 16 + oc) * 144, 144), x2[oc], x3[oc], x4[oc], 0, 0, 255);
                         }
                     }
                 }
-
-                // Where window element k = (channel, ky, kx) of output pixel (0, 0) sits in the padded input; elements past K (72) have zero weights.
-                static int WindowOffset(int k) => k < 72 ? k / 9 * 196 + k / 3 % 3 * 14 + k % 3 * 1 : 0;
             }
 
             // MaxPool '/features/features.7/MaxPool': 1x16x12x12 -> 1x16x6x6, k2 s2
@@ -143,16 +143,18 @@ namespace Tests
 
             /// <summary>
             /// acc[m, p] = Σ_q Σ_j packed[q, p, j] * weights[m, q, j]: uint8 x int8 -> exact int32 (wrapping like the reference).
-            /// packed: [k4][quadStride][4] (see PackQuadU8); weights: [rows][k4 * 4], each row zero-padded to a multiple of 4;
-            /// acc: [rows][pixels]; pixels a multiple of 16, at most quadStride. The tile is 4 rows x 16 pixels: each quad of window elements is
+            /// packed: for quad q, the bytes from quadOffsets[q] hold [pixels][4] (see PackQuadU8: im2col windows, or the
+            /// channel-interleaved input itself shifted by the quad's tap for stride-1 convolutions); weights: [rows][k4 * 4],
+            /// each row zero-padded to a multiple of 4; acc: [rows][pixels]; pixels a multiple of 16. The tile is 4 rows x 16 pixels: each quad of window elements is
             /// loaded once for 4 output channels, each weight quad broadcast once for 16 pixels.
             /// </summary>
-            private static void GemmU8S8(ReadOnlySpan<byte> packed, ReadOnlySpan<sbyte> weights, Span<int> acc, int rows, int k4, int pixels, int quadStride)
+            private static void GemmU8S8(ReadOnlySpan<byte> packed, ReadOnlySpan<sbyte> weights, Span<int> acc, int rows, int k4, int pixels, ReadOnlySpan<int> quadOffsets)
             {
                 ref byte x = ref MemoryMarshal.GetReference(packed);
                 ref byte w = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(weights));
                 ref int a = ref MemoryMarshal.GetReference(acc);
-                int rowBytes = k4 * 4, step = quadStride * 4;
+                ref int offsets = ref MemoryMarshal.GetReference(quadOffsets);
+                int rowBytes = k4 * 4;
                 if (AvxVnni.IsSupported)
                 {
                     // vpdpbusd: each int32 lane += four uint8 x int8 products, exact (no saturation).
@@ -161,10 +163,11 @@ namespace Tests
                         for (int p = 0; p < pixels; p += 16)
                         {
                             Vector256<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
-                            ref byte xq = ref Unsafe.Add(ref x, p * 4);
+                            ref byte xp = ref Unsafe.Add(ref x, p * 4);
                             ref byte wq = ref Unsafe.Add(ref w, m * rowBytes);
                             for (int q = 0; q < k4; q++)
                             {
+                                ref byte xq = ref Unsafe.Add(ref xp, Unsafe.Add(ref offsets, q));
                                 var x0 = Vector256.LoadUnsafe(ref xq);
                                 var x1 = Vector256.LoadUnsafe(ref xq, 32);
                                 var w0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref wq)).AsSByte();
@@ -175,7 +178,6 @@ namespace Tests
                                 a10 = AvxVnni.MultiplyWideningAndAdd(a10, x0, w1); a11 = AvxVnni.MultiplyWideningAndAdd(a11, x1, w1);
                                 a20 = AvxVnni.MultiplyWideningAndAdd(a20, x0, w2); a21 = AvxVnni.MultiplyWideningAndAdd(a21, x1, w2);
                                 a30 = AvxVnni.MultiplyWideningAndAdd(a30, x0, w3); a31 = AvxVnni.MultiplyWideningAndAdd(a31, x1, w3);
-                                xq = ref Unsafe.Add(ref xq, step);
                                 wq = ref Unsafe.Add(ref wq, 4);
                             }
                             ref int at = ref Unsafe.Add(ref a, m * pixels + p);
@@ -188,14 +190,14 @@ namespace Tests
                         for (int p = 0; p < pixels; p += 16)
                         {
                             Vector256<int> a00 = default, a01 = default;
-                            ref byte xq = ref Unsafe.Add(ref x, p * 4);
+                            ref byte xp = ref Unsafe.Add(ref x, p * 4);
                             ref byte wq = ref Unsafe.Add(ref w, m * rowBytes);
                             for (int q = 0; q < k4; q++)
                             {
+                                ref byte xq = ref Unsafe.Add(ref xp, Unsafe.Add(ref offsets, q));
                                 var w0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref wq)).AsSByte();
                                 a00 = AvxVnni.MultiplyWideningAndAdd(a00, Vector256.LoadUnsafe(ref xq), w0);
                                 a01 = AvxVnni.MultiplyWideningAndAdd(a01, Vector256.LoadUnsafe(ref xq, 32), w0);
-                                xq = ref Unsafe.Add(ref xq, step);
                                 wq = ref Unsafe.Add(ref wq, 4);
                             }
                             ref int at = ref Unsafe.Add(ref a, m * pixels + p);
@@ -211,14 +213,14 @@ namespace Tests
                         for (int p = 0; p < pixels; p += 8)
                         {
                             Vector256<int> lo = default, hi = default;
-                            ref byte xq = ref Unsafe.Add(ref x, p * 4);
+                            ref byte xp = ref Unsafe.Add(ref x, p * 4);
                             ref byte wq = ref Unsafe.Add(ref w, m * rowBytes);
                             for (int q = 0; q < k4; q++)
                             {
+                                ref byte xq = ref Unsafe.Add(ref xp, Unsafe.Add(ref offsets, q));
                                 var wv = BroadcastQuadInt16(ref wq);
                                 lo = Avx2.Add(lo, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref xq)), wv));
                                 hi = Avx2.Add(hi, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref xq, 16)), wv));
-                                xq = ref Unsafe.Add(ref xq, step);
                                 wq = ref Unsafe.Add(ref wq, 4);
                             }
                             // hadd gives pixels [0 1 4 5 | 2 3 6 7]; the 64-bit permute restores their order.
@@ -233,17 +235,17 @@ namespace Tests
                         for (int p = 0; p < pixels; p += 4)
                         {
                             Vector128<int> s0 = default, s1 = default, s2 = default, s3 = default;
-                            ref byte xq = ref Unsafe.Add(ref x, p * 4);
+                            ref byte xp = ref Unsafe.Add(ref x, p * 4);
                             ref byte wq = ref Unsafe.Add(ref w, m * rowBytes);
                             for (int q = 0; q < k4; q++)
                             {
+                                ref byte xq = ref Unsafe.Add(ref xp, Unsafe.Add(ref offsets, q));
                                 var wv = Vector128.Create(Unsafe.ReadUnaligned<int>(ref wq)).AsSByte();
                                 var w16 = Vector128.WidenLower(wv);
                                 var (x01, x23) = Vector128.Widen(Vector128.LoadUnsafe(ref xq));
                                 var (p0, p1) = Vector128.Widen(x01.AsInt16() * w16);
                                 var (p2, p3) = Vector128.Widen(x23.AsInt16() * w16);
                                 s0 += p0; s1 += p1; s2 += p2; s3 += p3;
-                                xq = ref Unsafe.Add(ref xq, step);
                                 wq = ref Unsafe.Add(ref wq, 4);
                             }
                             ref int at = ref Unsafe.Add(ref a, m * pixels + p);
@@ -261,7 +263,7 @@ namespace Tests
                             int sum = 0;
                             for (int q = 0; q < k4; q++)
                                 for (int j = 0; j < 4; j++)
-                                    sum += Unsafe.Add(ref x, (q * quadStride + p) * 4 + j) * (sbyte)Unsafe.Add(ref w, m * rowBytes + q * 4 + j);
+                                    sum += Unsafe.Add(ref x, Unsafe.Add(ref offsets, q) + p * 4 + j) * (sbyte)Unsafe.Add(ref w, m * rowBytes + q * 4 + j);
                             Unsafe.Add(ref a, m * pixels + p) = sum;
                         }
                 }
@@ -573,8 +575,10 @@ namespace Tests
                     var max = Vector256.Create(hi);
                     ref int a = ref MemoryMarshal.GetReference(acc);
                     ref byte o = ref MemoryMarshal.GetReference(y);
-                    for (; i + 8 <= y.Length; i += 8)
+                    // A row of 8 or more ends with one vector that overlaps the previous one (it rewrites the same values).
+                    for (int end = y.Length & ~7; i < y.Length && y.Length >= 8; i += 8)
                     {
+                        if (i >= end) i = y.Length - 8;
                         var q = MultiplyRoundShift(Vector256.LoadUnsafe(ref a, (nuint)i) + b, m, shift) + z;
                         Unsafe.WriteUnaligned(ref Unsafe.Add(ref o, i), NarrowToBytes(Vector256.Min(Vector256.Max(q, min), max)));
                     }

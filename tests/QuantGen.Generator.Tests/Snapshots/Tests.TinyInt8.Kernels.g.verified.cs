@@ -2,7 +2,7 @@
 // QuantGen {version}: One kernel per node, specialized to its shapes.
 // Model: Models/tiny_cnn.onnx (graph 'tiny_cnn', opset 13, IR version 8).
 // Precision: Int8, static, calibrated by minmax over 16 samples (Models/tiny_cnn.calib.json).
-// Weights: 148 bytes embedded (the float32 model's: 188 bytes).
+// Weights: 160 bytes embedded (the float32 model's: 188 bytes).
 #nullable disable
 #pragma warning disable CS1591 // generated members are documented in the file that declares the API
 
@@ -27,11 +27,11 @@ namespace Tests
             // QConv '/conv/Conv': 1x1x6x6 -> 1x2x4x4, k3 s1, uint8 x int8, zero points 0 -> 0, clamp [0, 255]
             internal static void Conv_Conv(ReadOnlySpan<byte> x0, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0, Span<byte> scratch)
             {
-                // im2col + GEMM: the input is copied into a buffer with its padding (6x6, filled with the zero point 0),
-                // each output pixel's 1x3x3 window is packed four elements to a 32-bit lane (3 quads), and one
-                // uint8 x int8 -> int32 GEMM per group (2 channels x 16 pixels, padded to 16) feeds the requantization.
+                // im2col: the input copied with its padding (6x6, zero point 0); each output pixel's 1x3x3
+                // window packed four elements to a 32-bit lane (3 quads). One uint8 x int8 GEMM per group (2 channels x 16 pixels)
+                // feeds the requantization.
                 var padded = scratch.Slice(0, 128);
-                var packed = scratch.Slice(128, 384);
+                var operand = scratch.Slice(128, 384);
                 var acc = MemoryMarshal.Cast<byte, int>(scratch.Slice(512, 128));
                 for (int n = 0; n < 1; n++)
                 {
@@ -41,16 +41,16 @@ namespace Tests
                         int channels = group * 36;
                         for (int q = 0; q < 3; q++)
                         {
-                            PackQuadU8(padded, packed.Slice(q * 128, 128),
+                            PackQuadU8(padded, operand.Slice(q * 128, 128),
                                 channels + WindowOffset(4 * q), channels + WindowOffset(4 * q + 1), channels + WindowOffset(4 * q + 2), channels + WindowOffset(4 * q + 3),
                                 4, 4, 6, 1);
                         }
-                        GemmU8S8(packed, Weights.conv_Conv_weight_rows.Slice(group * 24, 24), acc, 2, 3, 16, 32);
+                        GemmU8S8(operand, Weights.conv_Conv_weight_rows.Slice(group * 24, 24), acc, 2, 3, 16, Weights.conv_Conv_quad_offsets);
                         for (int j = 0; j < 2; j++)
                         {
                             int oc = group * 2 + j;
-                            RequantizeRowU8(acc.Slice(j * 16, 16), y0.Slice((n * 2 + oc) * 16, 16),
-                                x2[oc], x3[oc], x4[oc], 0, 0, 255);
+                            var plane = acc.Slice(j * 16, 16);
+                            RequantizeRowU8(plane, y0.Slice((n * 2 + oc) * 16, 16), x2[oc], x3[oc], x4[oc], 0, 0, 255);
                         }
                     }
                 }
@@ -89,16 +89,18 @@ namespace Tests
 
             /// <summary>
             /// acc[m, p] = Σ_q Σ_j packed[q, p, j] * weights[m, q, j]: uint8 x int8 -> exact int32 (wrapping like the reference).
-            /// packed: [k4][quadStride][4] (see PackQuadU8); weights: [rows][k4 * 4], each row zero-padded to a multiple of 4;
-            /// acc: [rows][pixels]; pixels a multiple of 16, at most quadStride. The tile is 4 rows x 16 pixels: each quad of window elements is
+            /// packed: for quad q, the bytes from quadOffsets[q] hold [pixels][4] (see PackQuadU8: im2col windows, or the
+            /// channel-interleaved input itself shifted by the quad's tap for stride-1 convolutions); weights: [rows][k4 * 4],
+            /// each row zero-padded to a multiple of 4; acc: [rows][pixels]; pixels a multiple of 16. The tile is 4 rows x 16 pixels: each quad of window elements is
             /// loaded once for 4 output channels, each weight quad broadcast once for 16 pixels.
             /// </summary>
-            private static void GemmU8S8(ReadOnlySpan<byte> packed, ReadOnlySpan<sbyte> weights, Span<int> acc, int rows, int k4, int pixels, int quadStride)
+            private static void GemmU8S8(ReadOnlySpan<byte> packed, ReadOnlySpan<sbyte> weights, Span<int> acc, int rows, int k4, int pixels, ReadOnlySpan<int> quadOffsets)
             {
                 ref byte x = ref MemoryMarshal.GetReference(packed);
                 ref byte w = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(weights));
                 ref int a = ref MemoryMarshal.GetReference(acc);
-                int rowBytes = k4 * 4, step = quadStride * 4;
+                ref int offsets = ref MemoryMarshal.GetReference(quadOffsets);
+                int rowBytes = k4 * 4;
                 if (AvxVnni.IsSupported)
                 {
                     // vpdpbusd: each int32 lane += four uint8 x int8 products, exact (no saturation).
@@ -107,10 +109,11 @@ namespace Tests
                         for (int p = 0; p < pixels; p += 16)
                         {
                             Vector256<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
-                            ref byte xq = ref Unsafe.Add(ref x, p * 4);
+                            ref byte xp = ref Unsafe.Add(ref x, p * 4);
                             ref byte wq = ref Unsafe.Add(ref w, m * rowBytes);
                             for (int q = 0; q < k4; q++)
                             {
+                                ref byte xq = ref Unsafe.Add(ref xp, Unsafe.Add(ref offsets, q));
                                 var x0 = Vector256.LoadUnsafe(ref xq);
                                 var x1 = Vector256.LoadUnsafe(ref xq, 32);
                                 var w0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref wq)).AsSByte();
@@ -121,7 +124,6 @@ namespace Tests
                                 a10 = AvxVnni.MultiplyWideningAndAdd(a10, x0, w1); a11 = AvxVnni.MultiplyWideningAndAdd(a11, x1, w1);
                                 a20 = AvxVnni.MultiplyWideningAndAdd(a20, x0, w2); a21 = AvxVnni.MultiplyWideningAndAdd(a21, x1, w2);
                                 a30 = AvxVnni.MultiplyWideningAndAdd(a30, x0, w3); a31 = AvxVnni.MultiplyWideningAndAdd(a31, x1, w3);
-                                xq = ref Unsafe.Add(ref xq, step);
                                 wq = ref Unsafe.Add(ref wq, 4);
                             }
                             ref int at = ref Unsafe.Add(ref a, m * pixels + p);
@@ -134,14 +136,14 @@ namespace Tests
                         for (int p = 0; p < pixels; p += 16)
                         {
                             Vector256<int> a00 = default, a01 = default;
-                            ref byte xq = ref Unsafe.Add(ref x, p * 4);
+                            ref byte xp = ref Unsafe.Add(ref x, p * 4);
                             ref byte wq = ref Unsafe.Add(ref w, m * rowBytes);
                             for (int q = 0; q < k4; q++)
                             {
+                                ref byte xq = ref Unsafe.Add(ref xp, Unsafe.Add(ref offsets, q));
                                 var w0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref wq)).AsSByte();
                                 a00 = AvxVnni.MultiplyWideningAndAdd(a00, Vector256.LoadUnsafe(ref xq), w0);
                                 a01 = AvxVnni.MultiplyWideningAndAdd(a01, Vector256.LoadUnsafe(ref xq, 32), w0);
-                                xq = ref Unsafe.Add(ref xq, step);
                                 wq = ref Unsafe.Add(ref wq, 4);
                             }
                             ref int at = ref Unsafe.Add(ref a, m * pixels + p);
@@ -157,14 +159,14 @@ namespace Tests
                         for (int p = 0; p < pixels; p += 8)
                         {
                             Vector256<int> lo = default, hi = default;
-                            ref byte xq = ref Unsafe.Add(ref x, p * 4);
+                            ref byte xp = ref Unsafe.Add(ref x, p * 4);
                             ref byte wq = ref Unsafe.Add(ref w, m * rowBytes);
                             for (int q = 0; q < k4; q++)
                             {
+                                ref byte xq = ref Unsafe.Add(ref xp, Unsafe.Add(ref offsets, q));
                                 var wv = BroadcastQuadInt16(ref wq);
                                 lo = Avx2.Add(lo, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref xq)), wv));
                                 hi = Avx2.Add(hi, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref xq, 16)), wv));
-                                xq = ref Unsafe.Add(ref xq, step);
                                 wq = ref Unsafe.Add(ref wq, 4);
                             }
                             // hadd gives pixels [0 1 4 5 | 2 3 6 7]; the 64-bit permute restores their order.
@@ -179,17 +181,17 @@ namespace Tests
                         for (int p = 0; p < pixels; p += 4)
                         {
                             Vector128<int> s0 = default, s1 = default, s2 = default, s3 = default;
-                            ref byte xq = ref Unsafe.Add(ref x, p * 4);
+                            ref byte xp = ref Unsafe.Add(ref x, p * 4);
                             ref byte wq = ref Unsafe.Add(ref w, m * rowBytes);
                             for (int q = 0; q < k4; q++)
                             {
+                                ref byte xq = ref Unsafe.Add(ref xp, Unsafe.Add(ref offsets, q));
                                 var wv = Vector128.Create(Unsafe.ReadUnaligned<int>(ref wq)).AsSByte();
                                 var w16 = Vector128.WidenLower(wv);
                                 var (x01, x23) = Vector128.Widen(Vector128.LoadUnsafe(ref xq));
                                 var (p0, p1) = Vector128.Widen(x01.AsInt16() * w16);
                                 var (p2, p3) = Vector128.Widen(x23.AsInt16() * w16);
                                 s0 += p0; s1 += p1; s2 += p2; s3 += p3;
-                                xq = ref Unsafe.Add(ref xq, step);
                                 wq = ref Unsafe.Add(ref wq, 4);
                             }
                             ref int at = ref Unsafe.Add(ref a, m * pixels + p);
@@ -207,7 +209,7 @@ namespace Tests
                             int sum = 0;
                             for (int q = 0; q < k4; q++)
                                 for (int j = 0; j < 4; j++)
-                                    sum += Unsafe.Add(ref x, (q * quadStride + p) * 4 + j) * (sbyte)Unsafe.Add(ref w, m * rowBytes + q * 4 + j);
+                                    sum += Unsafe.Add(ref x, Unsafe.Add(ref offsets, q) + p * 4 + j) * (sbyte)Unsafe.Add(ref w, m * rowBytes + q * 4 + j);
                             Unsafe.Add(ref a, m * pixels + p) = sum;
                         }
                 }
@@ -519,8 +521,10 @@ namespace Tests
                     var max = Vector256.Create(hi);
                     ref int a = ref MemoryMarshal.GetReference(acc);
                     ref byte o = ref MemoryMarshal.GetReference(y);
-                    for (; i + 8 <= y.Length; i += 8)
+                    // A row of 8 or more ends with one vector that overlaps the previous one (it rewrites the same values).
+                    for (int end = y.Length & ~7; i < y.Length && y.Length >= 8; i += 8)
                     {
+                        if (i >= end) i = y.Length - 8;
                         var q = MultiplyRoundShift(Vector256.LoadUnsafe(ref a, (nuint)i) + b, m, shift) + z;
                         Unsafe.WriteUnaligned(ref Unsafe.Add(ref o, i), NarrowToBytes(Vector256.Min(Vector256.Max(q, min), max)));
                     }

@@ -2,7 +2,7 @@
 // QuantGen {version}: Embedded weights.
 // Model: Models/tiny_cnn.onnx (graph 'tiny_cnn', opset 13, IR version 8).
 // Precision: Int8, static, calibrated by minmax over 16 samples (Models/tiny_cnn.calib.json).
-// Weights: 148 bytes embedded (the float32 model's: 188 bytes).
+// Weights: 160 bytes embedded (the float32 model's: 188 bytes).
 #nullable disable
 #pragma warning disable CS1591 // generated members are documented in the file that declares the API
 
@@ -22,6 +22,13 @@ namespace Tests
             private static ReadOnlySpan<ulong> conv_Conv_weight_rows_Data => new ulong[]
             {
                 0x7FD6ED2D4EF791B8, 0xD1BF86250000008E, 0x0000001EC8282F7F,
+            };
+
+            // quad_offsets of '/conv/Conv' (prepared at build time): Int32 3, 12 bytes.
+            internal static ReadOnlySpan<int> conv_Conv_quad_offsets => MemoryMarshal.Cast<ulong, int>(conv_Conv_quad_offsets_Data).Slice(0, 3);
+            private static ReadOnlySpan<ulong> conv_Conv_quad_offsets_Data => new ulong[]
+            {
+                0x0000008000000000, 0x0000000000000100,
             };
 
             // packed of '/fc/Gemm' (prepared at build time): Int8 1x2x8x4, 64 bytes.
