@@ -2,7 +2,7 @@
 // QuantGen {version}: Predict and the model's public constants.
 // Model: Models/tiny_cnn.onnx (graph 'tiny_cnn', opset 13, IR version 8).
 // Precision: Int8, static, calibrated by minmax over 16 samples (Models/tiny_cnn.calib.json).
-// Weights: 148 bytes embedded (the float32 model's: 188 bytes).
+// Weights: 160 bytes embedded (the float32 model's: 188 bytes).
 #nullable disable
 #pragma warning disable CS1591 // generated members are documented in the file that declares the API
 
