@@ -306,6 +306,8 @@ public class IntegerKernelTests
         // 2x2 stride-2 pooling has its own vector kernel: 8 outputs per step, a scalar tail, an odd input height.
         string wide = b.Input("wide", DataType.Float, 1, 3, 17, 35);
         b.Node("MaxPool", "", new[] { b.Node("Quantize", Q, new[] { wide }, attrs) }, Attrs(IntList("kernel_shape", 2, 2), IntList("strides", 2, 2)));
+        string narrow = b.Input("narrow", DataType.Float, 2, 3, 7, 12);   // rows of 6 outputs: steps overrun into the next row
+        b.Node("MaxPool", "", new[] { b.Node("Quantize", Q, new[] { narrow }, attrs) }, Attrs(IntList("kernel_shape", 2, 2), IntList("strides", 2, 2)));
         string t = b.Input("ties", DataType.Float, 12);
         b.Node("Quantize", Q, new[] { t }, Attrs(Float("scale", 1f), Int("zero_point", 3)));
         CheckAll(b, (v, random) => v.Name == "ties"

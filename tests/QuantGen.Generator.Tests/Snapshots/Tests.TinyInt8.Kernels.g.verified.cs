@@ -324,28 +324,31 @@ namespace Tests
 
             /// <summary>
             /// 2x2 max pooling with stride 2 and no padding on uint8 planes: the vertical max of two input rows, then the max of
-            /// each byte pair (as 16-bit lanes: low byte against high byte), 8 outputs per step.
+            /// each byte pair (as 16-bit lanes: low byte against high byte), 8 outputs per step. A row's last step overlaps the
+            /// previous one; a row narrower than 8 is done in one step whose extra outputs land in the next row (written
+            /// after it), unless the 16-byte read or the 8-byte write would leave the tensor.
             /// </summary>
             private static void MaxPool2x2U8(ReadOnlySpan<byte> x, Span<byte> y, int planes, int height, int width, int outHeight, int outWidth)
             {
                 for (int c = 0; c < planes; c++)
                     for (int oy = 0; oy < outHeight; oy++)
                     {
-                        var r0 = x.Slice((c * height + 2 * oy) * width, width);
-                        var r1 = x.Slice((c * height + 2 * oy + 1) * width, width);
-                        var o = y.Slice((c * outHeight + oy) * outWidth, outWidth);
+                        int r0 = (c * height + 2 * oy) * width, r1 = r0 + width, o = (c * outHeight + oy) * outWidth;
                         int ox = 0;
-                        if (Vector128.IsHardwareAccelerated)
+                        if (Vector128.IsHardwareAccelerated && (outWidth >= 8 || (r1 + 16 <= x.Length && o + 8 <= y.Length)))
                         {
-                            for (; ox + 8 <= outWidth; ox += 8)
+                            for (int end = outWidth & ~7; ox < outWidth; ox += 8)
                             {
-                                var v = Vector128.Max(Vector128.Create(r0.Slice(2 * ox, 16)), Vector128.Create(r1.Slice(2 * ox, 16))).AsUInt16();
+                                if (ox >= end && outWidth >= 8) ox = outWidth - 8;
+                                var v = Vector128.Max(Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(x), (nuint)(r0 + 2 * ox)),
+                                    Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(x), (nuint)(r1 + 2 * ox))).AsUInt16();
                                 var pairs = Vector128.Max(v & Vector128.Create((ushort)0xFF), Vector128.ShiftRightLogical(v, 8));
-                                Unsafe.WriteUnaligned(ref o[ox], Vector128.Narrow(pairs, pairs).AsUInt64().ToScalar());
+                                Unsafe.WriteUnaligned(ref Unsafe.Add(ref MemoryMarshal.GetReference(y), o + ox), Vector128.Narrow(pairs, pairs).AsUInt64().ToScalar());
                             }
+                            continue;
                         }
                         for (; ox < outWidth; ox++)
-                            o[ox] = Math.Max(Math.Max(r0[2 * ox], r0[2 * ox + 1]), Math.Max(r1[2 * ox], r1[2 * ox + 1]));
+                            y[o + ox] = Math.Max(Math.Max(x[r0 + 2 * ox], x[r0 + 2 * ox + 1]), Math.Max(x[r1 + 2 * ox], x[r1 + 2 * ox + 1]));
                     }
             }
 
