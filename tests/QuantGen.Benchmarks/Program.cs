@@ -1,4 +1,5 @@
-// QuantGen benchmarks: generated INT8 and FP32 code against ONNX Runtime FP32, batch 1, one thread.
+// QuantGen benchmarks: generated INT8 and FP32 code against ONNX Runtime FP32, batch 1, one thread; each INT8 layer's
+// GEMM against the machine's measured int8 peak (GOPS and % of peak printed after the tables).
 //   dotnet run -c Release --project tests/QuantGen.Benchmarks                 BenchmarkDotNet's default job
 //   dotnet run -c Release --project tests/QuantGen.Benchmarks -- --short      1 launch, 3 warm-up, 5 measured iterations (CI)
 //   dotnet run -c Release --project tests/QuantGen.Benchmarks -- --preflight  only the checks: outputs vs ORT, 0 B per call
@@ -40,7 +41,9 @@ if (!arguments.Any(a => a.StartsWith("--filter", StringComparison.Ordinal) || a 
     arguments.AddRange(["--filter", "*"]);
 }
 
-var summaries = BenchmarkSwitcher.FromTypes([typeof(ModelBenchmarks)]).Run(arguments.ToArray(), config).ToList();
+var summaries = BenchmarkSwitcher.FromTypes([typeof(ModelBenchmarks), typeof(LayerBenchmarks), typeof(PeakBenchmarks)])
+    .Run(arguments.ToArray(), config).ToList();
+LayerReport.Print(summaries);
 
 // BenchmarkDotNet's log names each benchmark process's intrinsics (// HardwareIntrinsics=...); repeat ours under the tables.
 Console.WriteLine();

@@ -95,7 +95,7 @@ internal static class QConvKernel
     }
 
     /// <summary>Byte offset of each quad's [pixels][4] operand (see <see cref="Layout"/>).</summary>
-    private static Tensor QuadOffsets(Conv.Params p, Layout l)
+    internal static Tensor QuadOffsets(Conv.Params p, Layout l)
     {
         var g = p.G;
         var offsets = new long[l.K4];
