@@ -25,6 +25,7 @@ public class LayerBenchmarks
     private sbyte[] _weights = null!;
     private int[] _acc = null!;
     private int[] _offsets = null!;
+    private short[] _wide = null!;
 
     public static IEnumerable<string> LayerNames => SampleLayers.All.Select(l => l.Key);
 
@@ -42,6 +43,7 @@ public class LayerBenchmarks
         random.NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(_weights.AsSpan()));
         _acc = new int[_layer.IsGemv ? _layer.Rows * 8 : _layer.Rows * _layer.Pixels];
         _offsets = _layer.QuadOffsets.ToArray();
+        _wide = new short[_weights.Length];
     }
 
     /// <summary>All of the layer's GEMM calls of one Predict.</summary>
@@ -53,7 +55,7 @@ public class LayerBenchmarks
             if (_layer.IsGemv)
                 GeneratedKernels.GemvU8S8(null, _operand, _weights, _acc, _layer.Rows, _layer.K4);
             else
-                GeneratedKernels.GemmU8S8(null, _operand, _weights, _acc, _layer.Rows, _layer.K4, _layer.Pixels, _offsets);
+                GeneratedKernels.GemmU8S8(null, _operand, _weights, _acc, _layer.Rows, _layer.K4, _layer.Pixels, _offsets, _wide);
         }
     }
 }
@@ -117,7 +119,7 @@ internal static class GeneratedKernels
 
     [UnsafeAccessor(UnsafeAccessorKind.StaticMethod, Name = "GemmU8S8")]
     public static extern void GemmU8S8([UnsafeAccessorType(Kernels)] object? kernels, ReadOnlySpan<byte> packed, ReadOnlySpan<sbyte> weights,
-        Span<int> acc, int rows, int k4, int pixels, ReadOnlySpan<int> quadOffsets);
+        Span<int> acc, int rows, int k4, int pixels, ReadOnlySpan<int> quadOffsets, Span<short> widenedWeights);
 
     [UnsafeAccessor(UnsafeAccessorKind.StaticMethod, Name = "GemvU8S8")]
     public static extern void GemvU8S8([UnsafeAccessorType(Kernels)] object? kernels, ReadOnlySpan<byte> x, ReadOnlySpan<sbyte> packedWeights,

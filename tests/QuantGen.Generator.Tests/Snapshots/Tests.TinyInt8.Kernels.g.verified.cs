@@ -33,6 +33,7 @@ namespace Tests
                 var padded = scratch.Slice(0, 128);
                 var operand = scratch.Slice(128, 384);
                 var acc = MemoryMarshal.Cast<byte, int>(scratch.Slice(512, 128));
+                var widenedWeights = MemoryMarshal.Cast<byte, short>(scratch.Slice(640, 64));
                 for (int n = 0; n < 1; n++)
                 {
                     PadU8(x0.Slice(n * 36, 36), padded, 1, 6, 6, 0, 0, 6, 6, (byte)0);
@@ -45,7 +46,7 @@ namespace Tests
                                 channels + WindowOffset(4 * q), channels + WindowOffset(4 * q + 1), channels + WindowOffset(4 * q + 2), channels + WindowOffset(4 * q + 3),
                                 4, 4, 6, 1);
                         }
-                        GemmU8S8(operand, Weights.conv_Conv_weight_rows.Slice(group * 24, 24), acc, 2, 3, 16, Weights.conv_Conv_quad_offsets);
+                        GemmU8S8(operand, Weights.conv_Conv_weight_rows.Slice(group * 24, 24), acc, 2, 3, 16, Weights.conv_Conv_quad_offsets, widenedWeights);
                         for (int j = 0; j < 2; j++)
                         {
                             int oc = group * 2 + j;
@@ -91,10 +92,11 @@ namespace Tests
             /// acc[m, p] = Σ_q Σ_j packed[q, p, j] * weights[m, q, j]: uint8 x int8 -> exact int32 (wrapping like the reference).
             /// packed: for quad q, the bytes from quadOffsets[q] hold [pixels][4] (see PackQuadU8: im2col windows, or the
             /// channel-interleaved input itself shifted by the quad's tap for stride-1 convolutions); weights: [rows][k4 * 4],
-            /// each row zero-padded to a multiple of 4; acc: [rows][pixels]; pixels a multiple of 16. The tile is 4 rows x 16 pixels: each quad of window elements is
+            /// each row zero-padded to a multiple of 4; acc: [rows][pixels]; pixels a multiple of 16; widenedWeights: scratch for
+            /// rows * k4 * 4 int16 (the AVX2 path's copy of the weights). The tile is 4 rows x 16 pixels: each quad of window elements is
             /// loaded once for 4 output channels, each weight quad broadcast once for 16 pixels.
             /// </summary>
-            private static void GemmU8S8(ReadOnlySpan<byte> packed, ReadOnlySpan<sbyte> weights, Span<int> acc, int rows, int k4, int pixels, ReadOnlySpan<int> quadOffsets)
+            private static void GemmU8S8(ReadOnlySpan<byte> packed, ReadOnlySpan<sbyte> weights, Span<int> acc, int rows, int k4, int pixels, ReadOnlySpan<int> quadOffsets, Span<short> widenedWeights)
             {
                 ref byte x = ref MemoryMarshal.GetReference(packed);
                 ref byte w = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(weights));
@@ -153,25 +155,58 @@ namespace Tests
                 else if (Avx2.IsSupported)
                 {
                     // No VNNI: widen to int16 and use vpmaddwd, which cannot saturate (|255 * -128| * 2 < 2^31). vpmaddubsw
-                    // would be faster but saturates at int16. Lanes hold pair sums ([p0: k0+k1, p0: k2+k3, p1: ...]);
-                    // one horizontal add per tile turns them into per-pixel sums.
-                    for (int m = 0; m < rows; m++)
+                    // would be faster but saturates at int16. The weights are widened once per call into scratch (each one
+                    // then serves every pixel), so a weight quad is one 64-bit broadcast. Tile: 4 rows x 8 pixels; lanes
+                    // hold pair sums ([p0: k0+k1, p0: k2+k3, p1: ...]) until one horizontal add per tile.
+                    ref short ww = ref MemoryMarshal.GetReference(widenedWeights);
+                    int count = rows * rowBytes, i = 0;
+                    for (; i + 16 <= count; i += 16)
+                        Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref w, (nuint)i).AsSByte()).StoreUnsafe(ref ww, (nuint)i);
+                    for (; i < count; i++)
+                        Unsafe.Add(ref ww, i) = (sbyte)Unsafe.Add(ref w, i);
+                    int m = 0;
+                    for (; m + 4 <= rows; m += 4)
                         for (int p = 0; p < pixels; p += 8)
                         {
-                            Vector256<int> lo = default, hi = default;
+                            Vector256<int> l0 = default, h0 = default, l1 = default, h1 = default, l2 = default, h2 = default, l3 = default, h3 = default;
                             ref byte xp = ref Unsafe.Add(ref x, p * 4);
-                            ref byte wq = ref Unsafe.Add(ref w, m * rowBytes);
+                            ref short wq = ref Unsafe.Add(ref ww, m * rowBytes);
                             for (int q = 0; q < k4; q++)
                             {
                                 ref byte xq = ref Unsafe.Add(ref xp, Unsafe.Add(ref offsets, q));
-                                var wv = BroadcastQuadInt16(ref wq);
-                                lo = Avx2.Add(lo, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref xq)), wv));
-                                hi = Avx2.Add(hi, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref xq, 16)), wv));
+                                var x0 = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref xq));
+                                var x1 = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref xq, 16));
+                                var w0 = Vector256.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<short, byte>(ref wq))).AsInt16();
+                                var w1 = Vector256.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref wq, rowBytes)))).AsInt16();
+                                var w2 = Vector256.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref wq, 2 * rowBytes)))).AsInt16();
+                                var w3 = Vector256.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref wq, 3 * rowBytes)))).AsInt16();
+                                l0 = Avx2.Add(l0, Avx2.MultiplyAddAdjacent(x0, w0)); h0 = Avx2.Add(h0, Avx2.MultiplyAddAdjacent(x1, w0));
+                                l1 = Avx2.Add(l1, Avx2.MultiplyAddAdjacent(x0, w1)); h1 = Avx2.Add(h1, Avx2.MultiplyAddAdjacent(x1, w1));
+                                l2 = Avx2.Add(l2, Avx2.MultiplyAddAdjacent(x0, w2)); h2 = Avx2.Add(h2, Avx2.MultiplyAddAdjacent(x1, w2));
+                                l3 = Avx2.Add(l3, Avx2.MultiplyAddAdjacent(x0, w3)); h3 = Avx2.Add(h3, Avx2.MultiplyAddAdjacent(x1, w3));
                                 wq = ref Unsafe.Add(ref wq, 4);
                             }
-                            // hadd gives pixels [0 1 4 5 | 2 3 6 7]; the 64-bit permute restores their order.
-                            var sums = Avx2.Permute4x64(Avx2.HorizontalAdd(lo, hi).AsInt64(), 0b11_01_10_00).AsInt32();
-                            sums.StoreUnsafe(ref Unsafe.Add(ref a, m * pixels + p));
+                            ref int at = ref Unsafe.Add(ref a, m * pixels + p);
+                            PairSums(l0, h0).StoreUnsafe(ref at);
+                            PairSums(l1, h1).StoreUnsafe(ref at, (nuint)pixels);
+                            PairSums(l2, h2).StoreUnsafe(ref at, (nuint)(2 * pixels));
+                            PairSums(l3, h3).StoreUnsafe(ref at, (nuint)(3 * pixels));
+                        }
+                    for (; m < rows; m++)
+                        for (int p = 0; p < pixels; p += 8)
+                        {
+                            Vector256<int> l0 = default, h0 = default;
+                            ref byte xp = ref Unsafe.Add(ref x, p * 4);
+                            ref short wq = ref Unsafe.Add(ref ww, m * rowBytes);
+                            for (int q = 0; q < k4; q++)
+                            {
+                                ref byte xq = ref Unsafe.Add(ref xp, Unsafe.Add(ref offsets, q));
+                                var w0 = Vector256.Create(Unsafe.ReadUnaligned<long>(ref Unsafe.As<short, byte>(ref wq))).AsInt16();
+                                l0 = Avx2.Add(l0, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref xq)), w0));
+                                h0 = Avx2.Add(h0, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref xq, 16)), w0));
+                                wq = ref Unsafe.Add(ref wq, 4);
+                            }
+                            PairSums(l0, h0).StoreUnsafe(ref Unsafe.Add(ref a, m * pixels + p));
                         }
                 }
                 else if (Vector128.IsHardwareAccelerated)
@@ -213,14 +248,6 @@ namespace Tests
                             Unsafe.Add(ref a, m * pixels + p) = sum;
                         }
                 }
-            }
-
-            /// <summary>Four int8 weights sign-extended to int16 and repeated across a 256-bit vector.</summary>
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            private static Vector256<short> BroadcastQuadInt16(ref byte quad)
-            {
-                var w16 = Sse41.ConvertToVector128Int16(Vector128.CreateScalar(Unsafe.ReadUnaligned<int>(ref quad)).AsSByte());
-                return Avx2.BroadcastScalarToVector256(w16.AsInt64()).AsInt16();
             }
 
             /// <summary>
@@ -280,7 +307,7 @@ namespace Tests
                             hi = Avx2.Add(hi, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref wq, 16).AsSByte()), x16));
                             wq = ref Unsafe.Add(ref wq, 32);
                         }
-                        Avx2.Permute4x64(Avx2.HorizontalAdd(lo, hi).AsInt64(), 0b11_01_10_00).AsInt32().StoreUnsafe(ref Unsafe.Add(ref a, b * 8));
+                        PairSums(lo, hi).StoreUnsafe(ref Unsafe.Add(ref a, b * 8));
                     }
                 }
                 else if (Vector128.IsHardwareAccelerated)
@@ -446,6 +473,11 @@ namespace Tests
                     for (int row = 0; row < height; row++)
                         x.Slice((c * height + row) * width, width).CopyTo(padded.Slice((c * paddedHeight + row + top) * paddedWidth + left, width));
             }
+
+            /// <summary>Per-lane sums from two vectors of pair sums (pixels 0-3 and 4-7): hadd gives [0 1 4 5 | 2 3 6 7], the permute restores the order.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private static Vector256<int> PairSums(Vector256<int> low, Vector256<int> high) =>
+                Avx2.Permute4x64(Avx2.HorizontalAdd(low, high).AsInt64(), 0b11_01_10_00).AsInt32();
 
             /// <summary>
             /// y[i] = QuantizeU8(x[i], scale, zeroPoint), 8 at a time: the same float division, ties-to-even rounding, clamp and

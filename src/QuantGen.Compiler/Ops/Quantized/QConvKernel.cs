@@ -28,9 +28,9 @@ internal static class QConvKernel
         public int Pixels;      // GEMM columns (a multiple of 16)
         public int RowStride;   // accumulator columns per output row: Wp (shifted taps) or OW (im2col)
         public int QuadBytes;   // bytes between consecutive quads' operands (im2col) or between interleaved planes
-        public int PaddedBytes, OperandBytes, AccBytes;
+        public int PaddedBytes, OperandBytes, AccBytes, WideWeightBytes;
 
-        public int ScratchBytes => PaddedBytes + OperandBytes + AccBytes;
+        public int ScratchBytes => PaddedBytes + OperandBytes + AccBytes + WideWeightBytes;
     }
 
     public static Layout Plan(OpContext ctx)
@@ -67,9 +67,11 @@ internal static class QConvKernel
             operand = RoundUp(l.K4 * quadStride * 4, 64);
         }
         long acc = (long)p.Mg * l.Pixels * 4;
-        if (padded + operand + acc > 1 << 30)
-            throw ctx.Unsupported($"an INT8 convolution that needs {padded + operand + acc:N0} bytes of scratch memory (more than 1 GiB)");
-        (l.PaddedBytes, l.OperandBytes, l.AccBytes) = ((int)padded, (int)operand, (int)acc);
+        // The AVX2 path (no VNNI) widens the group's weights to int16 here.
+        long wide = RoundUp((long)p.Mg * l.K4 * 4 * 2, 64);
+        if (padded + operand + acc + wide > 1 << 30)
+            throw ctx.Unsupported($"an INT8 convolution that needs {padded + operand + acc + wide:N0} bytes of scratch memory (more than 1 GiB)");
+        (l.PaddedBytes, l.OperandBytes, l.AccBytes, l.WideWeightBytes) = ((int)padded, (int)operand, (int)acc, (int)wide);
         return l;
     }
 
@@ -147,6 +149,7 @@ internal static class QConvKernel
         w.Line($"var padded = {scratch}.Slice(0, {l.PaddedBytes});");
         w.Line($"var operand = {scratch}.Slice({l.PaddedBytes}, {l.OperandBytes});");
         w.Line($"var acc = MemoryMarshal.Cast<byte, int>({scratch}.Slice({l.PaddedBytes + l.OperandBytes}, {l.AccBytes}));");
+        w.Line($"var widenedWeights = MemoryMarshal.Cast<byte, short>({scratch}.Slice({l.PaddedBytes + l.OperandBytes + l.AccBytes}, {l.WideWeightBytes}));");
         using (w.Block($"for (int n = 0; n < {g.N}; n++)"))
         {
             w.Line($"{ctx.Helper(KernelHelpers.PadU8)}({x}.Slice(n * {inputPlane}, {inputPlane}), padded, {g.C}, {g.H}, {g.W}, {g.PadTop}, {g.PadLeft}, {l.PaddedHeight}, {l.PaddedWidth}, (byte){xZero});");
@@ -170,7 +173,7 @@ internal static class QConvKernel
                         w.Line($"    {g.OH}, {g.OW}, {g.SY * l.PaddedWidth}, {g.SX});");
                     }
                 }
-                w.Line($"{ctx.Helper(KernelHelpers.GemmU8S8)}(operand, {wt}.Slice(group * {p.Mg * l.K4 * 4}, {p.Mg * l.K4 * 4}), acc, {p.Mg}, {l.K4}, {l.Pixels}, {offsets});");
+                w.Line($"{ctx.Helper(KernelHelpers.GemmU8S8)}(operand, {wt}.Slice(group * {p.Mg * l.K4 * 4}, {p.Mg * l.K4 * 4}), acc, {p.Mg}, {l.K4}, {l.Pixels}, {offsets}, widenedWeights);");
                 using (w.Block($"for (int j = 0; j < {p.Mg}; j++)"))
                 {
                     w.Line($"int oc = group * {p.Mg} + j;");
