@@ -29,7 +29,6 @@ public sealed class Calibrator
     private readonly IRangeCollector[] _collectors;
 
     /// <summary>A calibrator for one of QuantGen's methods.</summary>
-    /// <exception cref="NotSupportedException">A method with no collector yet (entropy, mse).</exception>
     public Calibrator(Graph graph, CalibrationMethod method = CalibrationMethod.MinMax, CalibratorSettings? settings = null)
         : this(graph, method, _ => RangeCollectors.Create(method, settings))
     {
