@@ -9,8 +9,8 @@ namespace QuantGen.Compiler.Calibration;
 /// <list type="number">
 /// <item>P = the window's bins, with everything left of it added to its first bin and everything right of it to its
 /// last (clipped values are not lost, they pile up at the ends);</item>
-/// <item>Q = the window's bins (without those outliers) merged into 256 groups of n/256 bins (the last group takes the
-/// remainder), each group's count spread evenly over the bins of the group that are non-zero in P;</item>
+/// <item>Q = the window's bins (without those outliers) merged into 256 groups of about n/256 bins, each group's count
+/// spread evenly over the bins of the group that are non-zero in P;</item>
 /// <item>both smoothed (zeros become ε = 0.0001, taken from the non-zero bins), normalized, and KL(P‖Q) = Σ p·ln(p/q).</item>
 /// </list>
 /// TensorRT's activations are int8 and symmetric: it searches one threshold T over a histogram of |x| with 128 levels.
@@ -23,6 +23,14 @@ namespace QuantGen.Compiler.Calibration;
 /// would cost a million O(n) divergences per tensor; the two sides interact only through the shared step, which
 /// the alternation follows.</item>
 /// </list>
+/// Exact zeros (post-ReLU tensors are often half zeros) are taken out of the bin that starts at 0 and kept as one more
+/// element, equal in P and Q: the zero point represents 0 exactly, so merging them with their neighbours in Q is an error
+/// quantization does not make, and that spike would otherwise dominate the divergence (and favour any window whose first
+/// group happens to be a single bin).
+/// One more deliberate difference: TensorRT's and MXNet's code make groups of ⌊n/L⌋ bins and give the last group the
+/// remainder, so a window of 511 bins is 255 groups of one bin (Q = P there) and one group of 256: its divergence is
+/// artificially small, and on the sample models every search picked a window just under a multiple of 256 bins.
+/// Here group j covers bins [⌊j·n/L⌋, ⌊(j+1)·n/L⌋), so the groups differ by one bin at most.
 /// Windows always hold the bin that starts at 0 and are at least 256 bins wide (fewer than 256 bins per range would
 /// make Q finer than P), or the whole histogram when it has fewer bins.
 /// </summary>
@@ -32,10 +40,11 @@ public static class EntropyRangeSearch
     private const int MaxRounds = 16;
 
     /// <param name="histogram">A value histogram with 0 on a bin edge (<see cref="ValueHistogramBuilder"/>).</param>
+    /// <param name="zeros">How many of the counted values were exactly 0 (<see cref="ValueHistogramBuilder.Zeros"/>).</param>
     /// <returns>The chosen range's ends, on bin edges.</returns>
-    public static (double Low, double High) Find(Histogram histogram)
+    public static (double Low, double High) Find(Histogram histogram, long zeros = 0)
     {
-        var w = new HistogramWindow(histogram);
+        var w = new HistogramWindow(histogram, zeros);
         int n = w.Count;
         int minWidth = Math.Min(HistogramWindow.Levels, n);
         var prefix = new long[n + 1];
@@ -59,9 +68,9 @@ public static class EntropyRangeSearch
     }
 
     /// <summary>KL(P‖Q) of the window [low, high) of bins; +∞ when it cannot be smoothed (an empty P or Q).</summary>
-    public static double Divergence(Histogram histogram, int low, int high)
+    public static double Divergence(Histogram histogram, int low, int high, long zeros = 0)
     {
-        var w = new HistogramWindow(histogram);
+        var w = new HistogramWindow(histogram, zeros);
         var prefix = new long[w.Count + 1];
         for (int i = 0; i < w.Count; i++)
             prefix[i + 1] = prefix[i] + w.Bins[i];
@@ -110,10 +119,10 @@ public static class EntropyRangeSearch
         p[n - 1] += prefix[w.Count] - prefix[high];
 
         int levels = Math.Min(HistogramWindow.Levels, n);
-        int merged = n / levels;
         for (int j = 0; j < levels; j++)
         {
-            int start = j * merged, stop = j == levels - 1 ? n : start + merged;
+            // Level j covers bins [j·n/L, (j+1)·n/L): groups of ⌊n/L⌋ or ⌈n/L⌉ bins spread evenly (see the class notes).
+            int start = (int)((long)j * n / levels), stop = (int)((long)(j + 1) * n / levels);
             double total = 0;
             int nonZero = 0;
             for (int i = start; i < stop; i++)
@@ -128,13 +137,14 @@ public static class EntropyRangeSearch
         if (!Smooth(p, n) || !Smooth(q, n))
             return double.PositiveInfinity;
 
-        double sumP = 0, sumQ = 0;
+        // Exact zeros are one more element, the same in P and Q: quantization keeps them exactly.
+        double sumP = w.Zeros, sumQ = w.Zeros;
         for (int i = 0; i < n; i++)
         {
             sumP += p[i];
             sumQ += q[i];
         }
-        double divergence = 0;
+        double divergence = w.Zeros == 0 ? 0 : w.Zeros / sumP * Math.Log(sumQ / sumP);
         for (int i = 0; i < n; i++)
         {
             double pi = p[i] / sumP;

@@ -43,7 +43,7 @@ public sealed class HistogramSearchCollector : IRangeCollector
             return null;
         var histogram = _histogram.ToHistogram();
         var (low, high) = Method == CalibrationMethod.Entropy
-            ? EntropyRangeSearch.Find(histogram)
+            ? EntropyRangeSearch.Find(histogram, _histogram.Zeros)
             : MseRangeSearch.Find(histogram, _histogram.Zeros);
         float min = Math.Max(range.Min, (float)low), max = Math.Min(range.Max, (float)high);
         if (min > max)

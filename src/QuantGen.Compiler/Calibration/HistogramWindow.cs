@@ -12,7 +12,8 @@ internal readonly struct HistogramWindow
     /// <summary>uint8 activations: 256 codes, 255 steps between the ends of the range.</summary>
     public const int Levels = 256;
 
-    public HistogramWindow(Histogram histogram)
+    /// <param name="zeros">Values exactly 0, taken out of the bin that starts at 0 and kept in <see cref="Zeros"/>.</param>
+    public HistogramWindow(Histogram histogram, long zeros = 0)
     {
         if (histogram == null) throw new ArgumentNullException(nameof(histogram));
         if (histogram.Domain != HistogramDomain.Value)
@@ -26,7 +27,14 @@ internal readonly struct HistogramWindow
         if (!(zero >= 0 && zero < Bins.Length && zero == Math.Floor(zero)))
             throw new ArgumentException($"0 must be a bin edge inside the histogram's domain [{histogram.Min}, {histogram.Max})", nameof(histogram));
         ZeroBin = (int)zero;
+        if (zeros < 0 || zeros > Bins[ZeroBin])
+            throw new ArgumentOutOfRangeException(nameof(zeros), $"{zeros} exact zeros, but the bin of 0 holds {Bins[ZeroBin]} values");
+        Bins[ZeroBin] -= zeros;
+        Zeros = zeros;
     }
+
+    /// <summary>Values exactly 0, not in <see cref="Bins"/>.</summary>
+    public long Zeros { get; }
 
     public long[] Bins { get; }
     public double Min { get; }

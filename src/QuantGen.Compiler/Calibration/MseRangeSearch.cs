@@ -16,11 +16,11 @@ namespace QuantGen.Compiler.Calibration;
 public static class MseRangeSearch
 {
     /// <param name="histogram">A value histogram with 0 on a bin edge (<see cref="ValueHistogramBuilder"/>).</param>
-    /// <param name="zeros">How many of the counted values were exactly 0.</param>
+    /// <param name="zeros">How many of the counted values were exactly 0: no error at all, they are left out of every term.</param>
     /// <returns>The chosen range's ends, on bin edges.</returns>
     public static (double Low, double High) Find(Histogram histogram, long zeros = 0)
     {
-        var w = new HistogramWindow(histogram);
+        var w = new HistogramWindow(histogram, zeros);
         int n = w.Count;
         var count = new double[n + 1];
         var sum = new double[n + 1];
@@ -45,7 +45,7 @@ public static class MseRangeSearch
                 double b = w.Edge(high);
                 double right = (squares[n] - squares[high]) - 2 * b * (sum[n] - sum[high]) + b * b * (count[n] - count[high]);
                 double step = (b - a) / (HistogramWindow.Levels - 1);
-                double inside = Math.Max(0, count[high] - count[low] - zeros);
+                double inside = count[high] - count[low];
                 double error = left + right + inside * step * step / 12;
                 if (error < best)
                 {
