@@ -23,7 +23,7 @@ public class ProgramTests
     {
         var result = CliResult.Run(option);
         Assert.Equal(0, result.ExitCode);
-        foreach (string text in new[] { "quantgen calibrate MODEL.onnx --data X.npy", "quantgen inspect MODEL.onnx [--calibration PATH]", "quantgen --version", "no ONNX Runtime yet", "later release", "Exit codes:", "2  usage error", "5  the model does not load" })
+        foreach (string text in new[] { "quantgen calibrate MODEL.onnx --data X.npy", "quantgen inspect MODEL.onnx [--calibration PATH]", "quantgen --version", "runs the FP32 model in ONNX Runtime", "later release", "Exit codes:", "2  usage error", "5  the model does not load" })
             Assert.Contains(text, result.Out, StringComparison.Ordinal);
     }
 

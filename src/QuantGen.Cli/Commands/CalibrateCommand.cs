@@ -13,9 +13,11 @@ using QuantGen.Compiler.Ir;
 namespace QuantGen.Cli.Commands;
 
 /// <summary>
-/// <c>quantgen calibrate MODEL.onnx --data X.npy</c>: runs the samples through the compiler's in-process
-/// <see cref="Calibrator"/> (QuantGen's float reference on the optimized graph, one sample at a time, read one at
-/// a time from the .npy file) and writes the calibration file the build reads (docs/calibration.md).
+/// <c>quantgen calibrate MODEL.onnx --data X.npy</c>: runs the samples, a batch at a time read from the .npy files,
+/// through the FP32 model in ONNX Runtime (<see cref="OnnxRuntimeCalibration"/>) or, with <c>--engine reference</c>,
+/// QuantGen's own float reference (<see cref="Calibrator"/>), and writes the calibration file the build reads
+/// (docs/calibration.md). Both engines feed one <see cref="CalibrationAccumulator"/>, so the methods and the file
+/// are the same whichever computes the tensors.
 /// </summary>
 internal static class CalibrateCommand
 {
@@ -25,8 +27,10 @@ internal static class CalibrateCommand
         model's INT8 build reads.
 
         Usage:
-          quantgen calibrate MODEL.onnx --data X.npy [--method minmax|percentile]
-                             [--percentile 99.99] [--samples N] [--scale S] [--output PATH]
+          quantgen calibrate MODEL.onnx --data X.npy [--method minmax|percentile|entropy|mse]
+                             [--percentile 99.99] [--samples N] [--batch B] [--scale S]
+                             [--engine onnxruntime|reference] [--output PATH]
+          quantgen calibrate MODEL.onnx --data NAME=PATH --data NAME=PATH ...   (several inputs)
 
           MODEL.onnx         The model, the same file the build compiles: the calibration file
                              records its SHA-256, and the build ignores the file once the model changes.
@@ -34,22 +38,31 @@ internal static class CalibrateCommand
                              C order, float32 ('<f4') or uint8 ('|u1', with --scale). Each sample
                              holds as many values as the model's input at batch 1: for a 1x1x28x28
                              input, shape (N, 1, 28, 28), (N, 28, 28) and (N, 784) all fit.
+          --data NAME=PATH   One per input for a model with several inputs; plain paths take the
+                             inputs left in model order. Sample k of every file is one model run.
           --method M         minmax (default): the smallest and largest value seen.
                              percentile: the range clipped at a percentile of |x| (--percentile).
-                             entropy and mse are not available yet (exit code 6).
+                             entropy: the range whose 8-bit version loses the least information
+                             (KL divergence, after TensorRT's calibrator).
+                             mse: the range with the least expected squared error (clipping plus
+                             rounding). All three read a 2048-bin histogram per tensor.
           --percentile P     The percentile of |x| kept by --method percentile, in (0, 100].
                              Default 99.99.
           --samples N        Use the first N samples. Default: all of them.
+          --batch B          Samples per ONNX Runtime run when the model's batch dimension is free
+                             (a fixed batch of 1 runs one at a time). Default 32.
+          --engine E         onnxruntime (default): the FP32 model in ONNX Runtime, every calibrated
+                             tensor an extra output. reference: QuantGen's own float reference of
+                             the optimized graph, one sample at a time (slower; what the library's
+                             Calibrator computes, byte for byte).
           --scale S          Required for uint8 data, refused for float32: each value is divided
                              by S (--scale 255 maps pixels 0..255 to [0, 1]).
           --output PATH, -o  Where to write. Default: the model's path with .calib.json instead of
                              .onnx (Models/fashion.onnx -> Models/fashion.calib.json), the file
                              the build looks for next to the model.
 
-        Calibration runs in this process on QuantGen's own float reference of the optimized graph,
-        one sample at a time, for models with one float input. ONNX Runtime-based calibration
-        (faster on large models), the entropy and mse methods and models with several inputs come
-        in a later release.
+        Memory is one batch of inputs and tensors plus fixed-size statistics per tensor, whatever
+        the number of samples.
         """;
 
     public static int Run(IReadOnlyList<string> args, TextWriter stdout, bool terminal)
