@@ -51,7 +51,7 @@ public class ProgramTests
 
         var ok = Quantgen("calibrate", model, "--data", data, "--scale", "255");
         Assert.True(ok.ExitCode == 0, ok.ToString());
-        Assert.Contains("wrote " + Path.Combine(folder.Path, "fashion_cnn.calib.json") + ": minmax, 4 samples, ", ok.Out, StringComparison.Ordinal);
+        Assert.Contains("wrote " + Path.Combine(folder.Path, "fashion_cnn.calib.json") + ": mse, 4 samples, ", ok.Out, StringComparison.Ordinal);
         Assert.True(File.Exists(folder.File("fashion_cnn.calib.json")));
 
         var missing = Quantgen("calibrate", folder.File("missing.onnx"), "--data", data);

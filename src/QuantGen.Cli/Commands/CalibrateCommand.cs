@@ -40,12 +40,13 @@ internal static class CalibrateCommand
                              input, shape (N, 1, 28, 28), (N, 28, 28) and (N, 784) all fit.
           --data NAME=PATH   One per input for a model with several inputs; plain paths take the
                              inputs left in model order. Sample k of every file is one model run.
-          --method M         minmax (default): the smallest and largest value seen.
+          --method M         mse (default): the range with the least expected squared error
+                             (clipping plus rounding).
+                             minmax: the smallest and largest value seen.
                              percentile: the range clipped at a percentile of |x| (--percentile).
                              entropy: the range whose 8-bit version loses the least information
                              (KL divergence, after TensorRT's calibrator).
-                             mse: the range with the least expected squared error (clipping plus
-                             rounding). All three read a 2048-bin histogram per tensor.
+                             percentile, entropy and mse read a 2048-bin histogram per tensor.
           --percentile P     The percentile of |x| kept by --method percentile, in (0, 100].
                              Default 99.99.
           --samples N        Use the first N samples. Default: all of them.

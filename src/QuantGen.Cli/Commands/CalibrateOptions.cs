@@ -34,7 +34,7 @@ internal sealed record CalibrateOptions
 
     /// <summary>What computes the tensors: ONNX Runtime (default) or QuantGen's own float reference.</summary>
     public CalibrationEngine Engine { get; init; } = CalibrationEngine.OnnxRuntime;
-    public CalibrationMethod Method { get; init; } = CalibrationMethod.MinMax;
+    public CalibrationMethod Method { get; init; } = Calibrator.DefaultMethod;
 
     /// <summary>The percentile of |x| for <see cref="CalibrationMethod.Percentile"/>, in (0, 100].</summary>
     public double Percentile { get; init; } = DefaultPercentile;

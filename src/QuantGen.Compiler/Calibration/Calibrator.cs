@@ -24,11 +24,18 @@ namespace QuantGen.Compiler.Calibration;
 /// </summary>
 public sealed class Calibrator
 {
+    /// <summary>
+    /// The method when none is named, here and in <c>quantgen calibrate</c>: mse had the smallest mean and the smallest
+    /// worst INT8 top-1 loss over the sample models (docs/accuracy.md, "Calibration methods"; reasons in
+    /// docs/calibration.md).
+    /// </summary>
+    public const CalibrationMethod DefaultMethod = CalibrationMethod.Mse;
+
     private readonly Graph _graph;
     private readonly CalibrationAccumulator _accumulator;
 
     /// <summary>A calibrator for one of QuantGen's methods.</summary>
-    public Calibrator(Graph graph, CalibrationMethod method = CalibrationMethod.MinMax, CalibratorSettings? settings = null)
+    public Calibrator(Graph graph, CalibrationMethod method = DefaultMethod, CalibratorSettings? settings = null)
         : this(graph, method, _ => RangeCollectors.Create(method, settings))
     {
     }
@@ -105,7 +112,7 @@ public sealed class Calibrator
     /// <summary>Calibrates a model with a single float input from a stream of samples (each the input's length).</summary>
     /// <exception cref="Diagnostics.ModelCompileException">The model does not compile (its diagnostics say why).</exception>
     public static CalibrationFile Calibrate(byte[] model, string modelPath, IEnumerable<float[]> samples,
-        CalibrationMethod method = CalibrationMethod.MinMax, CalibratorSettings? settings = null)
+        CalibrationMethod method = DefaultMethod, CalibratorSettings? settings = null)
     {
         if (samples == null) throw new ArgumentNullException(nameof(samples));
         var calibrator = new Calibrator(ModelCompiler.Prepare(model, modelPath), method, settings);
@@ -118,7 +125,7 @@ public sealed class Calibrator
     /// <summary>Calibrates a model from a stream of samples, each a tensor per graph input.</summary>
     /// <exception cref="Diagnostics.ModelCompileException">The model does not compile (its diagnostics say why).</exception>
     public static CalibrationFile Calibrate(byte[] model, string modelPath, IEnumerable<IReadOnlyList<Tensor>> samples,
-        CalibrationMethod method = CalibrationMethod.MinMax, CalibratorSettings? settings = null)
+        CalibrationMethod method = DefaultMethod, CalibratorSettings? settings = null)
     {
         if (samples == null) throw new ArgumentNullException(nameof(samples));
         var calibrator = new Calibrator(ModelCompiler.Prepare(model, modelPath), method, settings);

@@ -15,7 +15,7 @@ public sealed class CalibrateCommandTests : IDisposable
 
     public void Dispose() => _folder.Dispose();
 
-    private static byte[] ExpectedBytes(string modelPath, int count, CalibrationMethod method = CalibrationMethod.MinMax, CalibratorSettings? settings = null) =>
+    private static byte[] ExpectedBytes(string modelPath, int count, CalibrationMethod method = Calibrator.DefaultMethod, CalibratorSettings? settings = null) =>
         Encoding.UTF8.GetBytes(Calibrator.Calibrate(File.ReadAllBytes(modelPath), modelPath, Samples.Images(count), method, settings).Write());
 
     private string FloatData(int count, string name = "calib.npy") =>
@@ -34,7 +34,7 @@ public sealed class CalibrateCommandTests : IDisposable
         string output = _folder.File("fashion_cnn.calib.json");
         Assert.Equal(ExpectedBytes(model, 12), File.ReadAllBytes(output));
         int tensors = CalibrationFile.Read(File.ReadAllText(output)).Tensors.Count;
-        Assert.EndsWith($"wrote {output}: minmax, 12 samples, {tensors} tensors\n", result.Out, StringComparison.Ordinal);
+        Assert.EndsWith($"wrote {output}: mse, 12 samples, {tensors} tensors\n", result.Out, StringComparison.Ordinal);
         Assert.Empty(Directory.GetFiles(_folder.Path, "*.tmp*"));
     }
 
@@ -89,7 +89,7 @@ public sealed class CalibrateCommandTests : IDisposable
         Assert.True(result.ExitCode == 0, result.ToString());
         string[] lines = result.Out.TrimEnd('\n').Split('\n');
         Assert.Equal(12, lines.Length);
-        Assert.StartsWith($"calibrating {model} with minmax on 20 samples: 'input' 1x1x28x28 from ", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith($"calibrating {model} with mse on 20 samples: 'input' 1x1x28x28 from ", lines[0], StringComparison.Ordinal);
         Assert.EndsWith("(float32 (20, 1, 28, 28))", lines[0], StringComparison.Ordinal);
         for (int tenth = 1; tenth <= 10; tenth++)
             Assert.StartsWith($"calibrating: {2 * tenth}/20 samples ({10 * tenth}%)", lines[tenth], StringComparison.Ordinal);

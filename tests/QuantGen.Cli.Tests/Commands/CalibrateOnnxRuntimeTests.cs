@@ -33,8 +33,8 @@ public sealed class CalibrateOnnxRuntimeTests : IDisposable
     {
         string model = _folder.CopyModel();
         string data = FloatData(32);
-        var ort = Calibrate(model, "--data", data);
-        var reference = Calibrate(model, "--data", data, "--engine", "reference");
+        var ort = Calibrate(model, "--data", data, "--method", "minmax");
+        var reference = Calibrate(model, "--data", data, "--method", "minmax", "--engine", "reference");
 
         Assert.Equal(reference.ModelSha256, ort.ModelSha256);
         Assert.Equal(reference.Samples, ort.Samples);
@@ -78,9 +78,9 @@ public sealed class CalibrateOnnxRuntimeTests : IDisposable
         // Add then Relu: one fused node whose output is y; a + b in float32 is the same in both engines.
         string model = _folder.Write("two.onnx", TwoInputModel.Bytes());
         string a = _folder.Write("a.npy", TwoInputModel.Data(9, 0)), b = _folder.Write("b.npy", TwoInputModel.Data(9, 1));
-        var inOrder = Calibrate(model, "--data", a, "--data", b, "--batch", "4");
-        var byName = Calibrate(model, "--data", "b=" + b, "--data", "a=" + a);
-        var reference = Calibrate(model, "--data", a, "--data", b, "--engine", "reference");
+        var inOrder = Calibrate(model, "--data", a, "--data", b, "--batch", "4", "--method", "minmax");
+        var byName = Calibrate(model, "--data", "b=" + b, "--data", "a=" + a, "--method", "minmax");
+        var reference = Calibrate(model, "--data", a, "--data", b, "--engine", "reference", "--method", "minmax");
 
         Assert.Equal(reference.Write(), inOrder.Write());
         Assert.Equal(reference.Write(), byName.Write());
@@ -98,7 +98,7 @@ public sealed class CalibrateOnnxRuntimeTests : IDisposable
     {
         string model = _folder.CopyModel();
         string data = FloatData(32);
-        var minmax = Calibrate(model, "--data", data);
+        var minmax = Calibrate(model, "--data", data, "--method", "minmax");
         var file = Calibrate(model, "--data", data, "--method", method);
 
         Assert.Equal(method, CalibrationNames.Of(file.Method));

@@ -13,7 +13,7 @@ public class CalibrateOptionsTests
         var options = CalibrateOptions.Parse(new[] { "Models/fashion.onnx", "--data", "calib.npy" });
         Assert.Equal("Models/fashion.onnx", options.Model);
         Assert.Equal("calib.npy", options.Data);
-        Assert.Equal(CalibrationMethod.MinMax, options.Method);
+        Assert.Equal(CalibrationMethod.Mse, options.Method);
         Assert.Equal(99.99, options.Percentile);
         Assert.Null(options.Samples);
         Assert.Null(options.Scale);

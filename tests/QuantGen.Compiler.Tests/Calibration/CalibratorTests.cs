@@ -45,7 +45,7 @@ public class CalibratorTests
     {
         byte[] model = SmallCnn();
         var samples = Samples(25, 72).ToList();
-        var file = Calibrator.Calibrate(model, "Models/small.onnx", samples);
+        var file = Calibrator.Calibrate(model, "Models/small.onnx", samples, CalibrationMethod.MinMax);
 
         // The optimized graph: BatchNormalization folded and Relu fused into the Conv, whose output is now "r".
         Assert.Equal(new[] { "f", "g", "p", "r", "x", "y" }, file.Tensors.Keys);
@@ -111,7 +111,7 @@ public class CalibratorTests
             .Output("y")
             .ToBytes();
         var graph = ModelCompiler.Prepare(model, "m.onnx");
-        var calibrator = new Calibrator(graph);
+        var calibrator = new Calibrator(graph, CalibrationMethod.MinMax);
         Assert.Equal(new[] { "gathered", "x", "y" }, calibrator.TensorNames);
 
         var samples = new[]
@@ -119,7 +119,7 @@ public class CalibratorTests
             new[] { Tensor.FromFloats(new[] { 1, 4 }, new float[] { 1, 2, 3, 4 }), Tensor.FromLongs(DataType.Int64, new[] { 2 }, new long[] { 0, 3 }) },
             new[] { Tensor.FromFloats(new[] { 1, 4 }, new float[] { -5, 2, 3, 9 }), Tensor.FromLongs(DataType.Int64, new[] { 2 }, new long[] { 1, 2 }) },
         };
-        var file = Calibrator.Calibrate(model, "m.onnx", samples);
+        var file = Calibrator.Calibrate(model, "m.onnx", samples, CalibrationMethod.MinMax);
         Assert.Equal((-5f, 9f), (file.Tensors["x"].Min, file.Tensors["x"].Max));
         Assert.Equal((1f, 4f), (file.Tensors["gathered"].Min, file.Tensors["gathered"].Max)); // {1, 4} then {2, 3}
         Assert.Equal((10f, 40f), (file.Tensors["y"].Min, file.Tensors["y"].Max));
@@ -135,13 +135,13 @@ public class CalibratorTests
         {
             new[] { 1f, float.NaN, -2f, float.NegativeInfinity },
             new[] { 0.5f, 3f, float.PositiveInfinity, -1f },
-        });
+        }, CalibrationMethod.MinMax);
         var x = file.Tensors["x"];
         Assert.Equal((-2f, 3f, 3L), (x.Min, x.Max, x.NonFinite));
         Assert.Equal(CalibrationFile.Read(file.Write()), file);
 
         // A tensor with no finite value at all has no range to record.
-        var allNaN = Calibrator.Calibrate(model, "m.onnx", new[] { new[] { float.NaN, float.NaN, float.NaN, float.NaN } });
+        var allNaN = Calibrator.Calibrate(model, "m.onnx", new[] { new[] { float.NaN, float.NaN, float.NaN, float.NaN } }, CalibrationMethod.MinMax);
         Assert.False(allNaN.Tensors.ContainsKey("x"));
     }
 
@@ -156,7 +156,7 @@ public class CalibratorTests
             return s;
         }).ToList();
 
-        var minmax = Calibrator.Calibrate(model, "m.onnx", samples);
+        var minmax = Calibrator.Calibrate(model, "m.onnx", samples, CalibrationMethod.MinMax);
         Assert.Equal(1000f, minmax.Tensors["x"].Max);
 
         var percentile = Calibrator.Calibrate(model, "m.onnx", samples, CalibrationMethod.Percentile, new CalibratorSettings { Percentile = 99.9 });
