@@ -105,7 +105,7 @@ internal static class CalibrateCommand
         var progress = new ProgressReporter(stdout, terminal, data.Samples, "calibrating", "samples");
 
         if (engine == CalibrationEngine.OnnxRuntime)
-            RunOnnxRuntime(options, ortGraph!, data, accumulator, progress);
+            RunOnnxRuntime(options, ortGraph!, data, accumulator, progress, stdout);
         else
             RunReference(options, graph, data, accumulator, progress);
 
@@ -117,8 +117,14 @@ internal static class CalibrateCommand
         return ExitCodes.Success;
     }
 
+    private static string FirstLine(string text)
+    {
+        int end = text.IndexOf('\n', StringComparison.Ordinal);
+        return end < 0 ? text : text.Substring(0, end);
+    }
+
     private static void RunOnnxRuntime(CalibrateOptions options, CalibrationGraph graph, CalibrationData data,
-        CalibrationAccumulator accumulator, ProgressReporter progress)
+        CalibrationAccumulator accumulator, ProgressReporter progress, TextWriter stdout)
     {
         OnnxRuntimeCalibration runtime;
         try
@@ -135,6 +141,8 @@ internal static class CalibrateCommand
             try
             {
                 runtime.Run(data, accumulator, options.Batch, done => progress.Report(done));
+                if (runtime.BatchFallback != null)
+                    stdout.WriteLine($"note: the model declares a free batch dimension but ONNX Runtime could not run a batch of several samples, so it ran one sample per run ({FirstLine(runtime.BatchFallback)})");
             }
             catch (OnnxRuntimeException e)
             {

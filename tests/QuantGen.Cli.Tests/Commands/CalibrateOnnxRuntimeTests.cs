@@ -73,6 +73,30 @@ public sealed class CalibrateOnnxRuntimeTests : IDisposable
     }
 
     [Fact]
+    public void A_free_batch_dimension_the_graph_cannot_run_falls_back_to_one_sample_per_run()
+    {
+        // The input says [N, 4], but a Reshape to the constant [1, 4] only works for N = 1: the first batch fails in
+        // ONNX Runtime, and calibration goes on one sample at a time, with the reference's result.
+        byte[] bytes = new OnnxModelBuilder()
+            .TypedInput("x", OnnxModelBuilder.ElementType.Float, "N", 4L)
+            .Initializer("shape", new long[] { 2 }, new long[] { 1, 4 })
+            .Node("reshape", "Reshape", new[] { "x", "shape" }, new[] { "r" })
+            .Node("relu", "Relu", new[] { "r" }, new[] { "y" })
+            .Output("y", 1, 4)
+            .ToBytes();
+        string model = _folder.Write("fixed.onnx", bytes);
+        string data = _folder.Write("x.npy", TwoInputModel.Data(7, 3));
+        string output = _folder.File("fixed.calib.json");
+        var result = CliResult.Run("calibrate", model, "--data", data, "--batch", "4", "-o", output);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("note: the model declares a free batch dimension but ONNX Runtime could not run a batch", result.Out, StringComparison.Ordinal);
+        var ort = CalibrationFile.Read(File.ReadAllText(output));
+        var reference = Calibrate(model, "--data", data, "--engine", "reference");
+        Assert.Equal(7, ort.Samples);
+        Assert.Equal(reference.Write(), ort.Write());
+    }
+
+    [Fact]
     public void Two_inputs_by_name_or_in_order_give_the_references_file_byte_for_byte()
     {
         // Add then Relu: one fused node whose output is y; a + b in float32 is the same in both engines.
