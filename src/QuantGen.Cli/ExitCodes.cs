@@ -17,10 +17,10 @@ internal static class ExitCodes
     /// <summary>The .npy file is not usable: not .npy, damaged or truncated, Fortran order, another dtype, or samples that do not fit the model's input.</summary>
     public const int BadData = 4;
 
-    /// <summary>The model does not load or compile (its QG diagnostics are printed; inspect also when the INT8 build fails), or has inputs the command cannot feed.</summary>
+    /// <summary>The model does not load or compile (its QG diagnostics are printed; inspect also when the INT8 build fails), ONNX Runtime cannot run it, or it has inputs the command cannot feed.</summary>
     public const int ModelError = 5;
 
-    /// <summary>A calibration method that is not available yet (entropy, mse).</summary>
+    /// <summary>Reserved: was "a calibration method that is not available yet"; every method is available now.</summary>
     public const int UnsupportedMethod = 6;
 
     /// <summary>The table printed by --help and kept in the tool's README.</summary>
@@ -30,13 +30,15 @@ internal static class ExitCodes
           0  success
           1  unexpected error: the output could not be written, or a bug (please report it)
           2  usage error: unknown command or option, missing or bad value, --scale missing for
-             uint8 data or given for float32 data
+             uint8 data or given for float32 data, --data files that do not match the inputs
           3  the model, the data file or the calibration file does not exist or cannot be read
           4  the .npy file is not usable: not .npy, truncated, Fortran order, a dtype other than
-             float32 or uint8, samples whose size is not the model input's, fewer than --samples
+             float32 or uint8, samples whose size is not the model input's, fewer than --samples,
+             or data files of one model holding different sample counts
           5  the model does not load or compile (its QG diagnostics are printed; inspect prints
-             what it could read first, and also fails when the INT8 build does), or has inputs
-             calibrate cannot feed (only one float input for now)
-          6  unsupported method: entropy and mse are not available yet
+             what it could read first, and also fails when the INT8 build does), ONNX Runtime
+             cannot run it (calibrate --engine reference may), or has inputs calibrate cannot
+             feed (integer inputs)
+          6  reserved (was: unsupported method; every method is available now)
         """;
 }

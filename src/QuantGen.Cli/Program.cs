@@ -15,8 +15,9 @@ public static class Program
         quantgen: tools for QuantGen, which compiles ONNX models into C# at build time.
 
         Usage:
-          quantgen calibrate MODEL.onnx --data X.npy [--method minmax|percentile]
-                             [--percentile 99.99] [--samples N] [--scale S] [--output PATH]
+          quantgen calibrate MODEL.onnx --data X.npy [--method minmax|percentile|entropy|mse]
+                             [--percentile 99.99] [--samples N] [--batch B] [--scale S]
+                             [--engine onnxruntime|reference] [--output PATH]
                                 Compute the calibration file an INT8 build reads
                                 (MODEL.calib.json by default).
           quantgen calibrate --help
@@ -30,9 +31,8 @@ public static class Program
           quantgen --version    Print the version.
           quantgen --help       Print this help.
 
-        calibrate runs in this process on QuantGen's own float reference (no ONNX Runtime yet),
-        with minmax or percentile. ONNX Runtime-based calibration, the entropy and mse methods,
-        and the evaluate command come in a later release. To compile a model, add the
+        calibrate runs the FP32 model in ONNX Runtime, in batches. The evaluate command comes in
+        a later release. To compile a model, add the
         QuantGen package to your project: the compilation itself happens in the build.
         """;
 

@@ -75,6 +75,9 @@ public sealed class VariantResult
 /// </summary>
 public sealed record GeneratedKernel(string Op, string Node, bool Float);
 
+/// <summary>INT8 static built with a calibration file computed by one method.</summary>
+public sealed record MethodResult(CalibrationMethod Method, VariantResult Result);
+
 /// <summary>Every variant of one sample model, ONNX Runtime and PyTorch's number on the same test set.</summary>
 public sealed class ModelResult
 {
@@ -91,6 +94,9 @@ public sealed class ModelResult
 
     /// <summary>The committed calibration file (null for QDQ models).</summary>
     public CalibrationFile? Calibration { get; init; }
+
+    /// <summary>INT8 static with each calibration method on the committed 512 training images (empty for QDQ models).</summary>
+    public IReadOnlyList<MethodResult> Methods { get; init; } = Array.Empty<MethodResult>();
 
     /// <summary>PyTorch's top-1 on the 10,000 test images at export time (reference.json), when recorded.</summary>
     public double? TorchTop1 { get; init; }
@@ -149,6 +155,7 @@ public static class AccuracyEvaluator
         var fp32 = Run(Variant.Fp32);
         var int8 = Run(Variant.Int8Static);
         var dynamic = model.HasQdq ? null : Run(Variant.Int8Dynamic);
+        var methods = model.HasQdq ? Array.Empty<MethodResult>() : EvaluateMethods(model, bytes, graph, calibrationJson!, int8, data, log);
 
         var watch = Stopwatch.StartNew();
         var ort = RunOnnxRuntime(bytes, data);
@@ -164,14 +171,65 @@ public static class AccuracyEvaluator
             OrtPredictions = ort.Predictions,
             OrtCorrect = ort.Correct,
             Calibration = calibrationJson == null ? null : CalibrationFile.Read(calibrationJson),
+            Methods = methods,
             TorchTop1 = ReadTorchTop1(model.ReferencePath),
         };
     }
 
-    private static VariantResult EvaluateVariant(SampleModel model, Variant variant, byte[] bytes, Graph graph, string? calibrationJson, FashionMnistData data)
+    /// <summary>
+    /// INT8 static with a calibration file from each method, all computed in one pass of QuantGen's float reference over
+    /// the committed 512 training images (what the committed files are computed from). The committed file's own method
+    /// reuses <paramref name="committed"/>: the test in QuantGen.Generator.Tests keeps that file equal to what it computes.
+    /// </summary>
+    private static IReadOnlyList<MethodResult> EvaluateMethods(SampleModel model, byte[] bytes, Graph graph, string committedJson,
+        VariantResult committed, FashionMnistData data, Action<string>? log)
     {
         var watch = Stopwatch.StartNew();
-        string className = ClassName(model, variant);
+        var images = FashionMnistData.FromFiles(
+            Path.Combine(ModelFiles.RepoRoot, "samples", "FashionMnist", "Data", "train-images-idx3-ubyte.slice512.gz"),
+            Path.Combine(ModelFiles.RepoRoot, "samples", "FashionMnist", "Data", "train-labels-idx1-ubyte.slice512.gz"));
+        var committedMethod = CalibrationFile.Read(committedJson).Method;
+        var methods = Enum.GetValues<CalibrationMethod>();
+        var accumulators = methods.ToDictionary(m => m, m => new CalibrationAccumulator(Calibrator.CalibratedTensors(graph), m));
+        var calibrator = new Calibrator(graph, CalibrationMethod.MinMax, name => new FanOut(accumulators.Values, name));
+        foreach (var image in images.Images)
+            calibrator.Observe(image);
+        log?.Invoke($"{model.Name}: calibrated with every method on {images.Count} images in {watch.Elapsed.TotalSeconds:F1} s");
+
+        var results = new List<MethodResult>();
+        foreach (var method in methods)
+        {
+            if (method == committedMethod)
+            {
+                results.Add(new MethodResult(method, committed));
+                continue;
+            }
+            var accumulator = accumulators[method];
+            accumulator.AddSamples(images.Count);
+            string json = accumulator.Finish(ModelHash.Sha256Hex(bytes), model.OnnxFile).Write();
+            var result = EvaluateVariant(model, Variant.Int8Static, bytes, graph, json, data, CalibrationNames.Of(method));
+            log?.Invoke($"{model.Name} INT8 {CalibrationNames.Of(method)}: " + (result.Error ?? $"top-1 {100.0 * result.Correct / data.Count:F2}%"));
+            results.Add(new MethodResult(method, result));
+        }
+        return results;
+    }
+
+    /// <summary>One tensor's values to every method's collector, so the reference runs once for all methods.</summary>
+    private sealed class FanOut(IEnumerable<CalibrationAccumulator> accumulators, string name) : IRangeCollector
+    {
+        public void Observe(ReadOnlySpan<float> values)
+        {
+            foreach (var accumulator in accumulators)
+                accumulator.Observe(name, values);
+        }
+
+        public TensorStatistics? Finish() => null;
+    }
+
+    private static VariantResult EvaluateVariant(SampleModel model, Variant variant, byte[] bytes, Graph graph, string? calibrationJson, FashionMnistData data, string? suffix = null)
+    {
+        var watch = Stopwatch.StartNew();
+        string className = ClassName(model, variant) + (suffix == null ? "" : char.ToUpperInvariant(suffix[0]) + suffix.Substring(1));
         string modelPath = "Models/" + model.OnnxFile;
         var additional = new List<AdditionalText> { ModelFiles.Transport(bytes, modelPath) };
         // The calibration file sits at the model's default calibration path, as in the sample's project.

@@ -54,6 +54,8 @@ public static class AccuracyReportWriter
         if (broken.Count > 0)
             s.Append("**Did not run:** ").Append(string.Join("; ", broken)).Append(".\n\n");
 
+        WriteMethods(s, results);
+
         s.Append("## What static, dynamic and QDQ mean\n\n");
         s.Append("- **FP32** is `[OnnxModel(\"...\", Precision = QuantGen.Precision.Float32)]`: float weights and float math, the model as exported.\n");
         s.Append("- **INT8 static** is the default precision with a calibration file beside the model (`Models/<name>.calib.json`, listed as an AdditionalFile). ")
@@ -84,6 +86,35 @@ public static class AccuracyReportWriter
         s.Append("The suite rewrites this file; when the results change it fails with \"docs/accuracy.md was out of date; commit it\". ")
             .Append("Without the full test set it fails and says what to install: the committed 1,000-image slice is not used here.\n");
         return s.ToString();
+    }
+
+    /// <summary>INT8 static top-1 per calibration method: the evidence for the default in docs/calibration.md.</summary>
+    private static void WriteMethods(StringBuilder s, IReadOnlyList<ModelResult> results)
+    {
+        var calibrated = results.Where(r => r.Methods.Count > 0).ToList();
+        if (calibrated.Count == 0)
+            return;
+        var methods = calibrated[0].Methods.Select(m => m.Method).ToList();
+        s.Append("## Calibration methods\n\n");
+        s.Append("INT8 static top-1 with a calibration file from each method of `quantgen calibrate --method`, all computed from the same ")
+            .Append("512 committed training images (QuantGen's float reference, `percentile` at 99.99), and the difference to FP32. ")
+            .Append("The default method's column is the one the committed files and the tables above use. ")
+            .Append("See [calibration.md](calibration.md#methods) for what each method does and why the default is what it is.\n\n");
+        s.Append("| Model | FP32 | ").Append(string.Join(" | ", methods.Select(m => Compiler.Calibration.CalibrationNames.Of(m)))).Append(" |\n");
+        s.Append("|---|---|").Append(string.Concat(methods.Select(_ => "---|"))).Append('\n');
+        foreach (var r in calibrated)
+        {
+            s.Append($"| {r.Model.Name} | {Top1(r, r.Fp32)} | ");
+            s.Append(string.Join(" | ", r.Methods.Select(m => $"{Top1(r, m.Result)} ({Delta(r, m.Result)})")));
+            s.Append(" |\n");
+        }
+        s.Append("| **mean − FP32** | | ");
+        s.Append(string.Join(" | ", methods.Select(m =>
+        {
+            var drops = calibrated.Select(r => Drop(r, r.Methods.Single(x => x.Method == m).Result)).ToList();
+            return drops.Any(d => d == null) ? "n/a" : "**" + Points(-drops.Average(d => d!.Value)) + "**";
+        })));
+        s.Append(" |\n\n");
     }
 
     private static void WriteModel(StringBuilder s, ModelResult r)

@@ -97,6 +97,24 @@ public class AccuracyTests
             Assert.True(v.Kernels.Count(k => !k.Float) > 0, $"{name} {v.Variant}: no integer kernel found in the generated code");
     }
 
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void Every_calibration_method_builds_runs_and_is_not_broken(string name)
+    {
+        var r = Result(name);
+        if (r.Model.HasQdq)
+            return; // the model's own Q/DQ scales: nothing to calibrate
+        Assert.Equal(Enum.GetValues<QuantGen.Compiler.Calibration.CalibrationMethod>().Length, r.Methods.Count);
+        foreach (var m in r.Methods)
+        {
+            Assert.Null(m.Result.Error);
+            double drop = r.Top1(r.Fp32.Correct) - r.Top1(m.Result.Correct);
+            // Not the default's half-point bar: the table is there to compare methods, including a weak one. Five points
+            // catches a method that is broken (a range that clips most values), not one that is merely worse.
+            Assert.True(drop <= 5.0 + 1e-9, $"{name} {m.Method}: INT8 top-1 {r.Top1(m.Result.Correct):F2}% is {drop:F2} points under FP32");
+        }
+    }
+
     [Fact]
     public void Docs_accuracy_md_is_up_to_date()
     {

@@ -23,7 +23,7 @@ public class ProgramTests
     {
         var result = CliResult.Run(option);
         Assert.Equal(0, result.ExitCode);
-        foreach (string text in new[] { "quantgen calibrate MODEL.onnx --data X.npy", "quantgen inspect MODEL.onnx [--calibration PATH]", "quantgen --version", "no ONNX Runtime yet", "later release", "Exit codes:", "2  usage error", "5  the model does not load" })
+        foreach (string text in new[] { "quantgen calibrate MODEL.onnx --data X.npy", "quantgen inspect MODEL.onnx [--calibration PATH]", "quantgen --version", "runs the FP32 model in ONNX Runtime", "later release", "Exit codes:", "2  usage error", "5  the model does not load" })
             Assert.Contains(text, result.Out, StringComparison.Ordinal);
     }
 
@@ -51,7 +51,7 @@ public class ProgramTests
 
         var ok = Quantgen("calibrate", model, "--data", data, "--scale", "255");
         Assert.True(ok.ExitCode == 0, ok.ToString());
-        Assert.Contains("wrote " + Path.Combine(folder.Path, "fashion_cnn.calib.json") + ": minmax, 4 samples, ", ok.Out, StringComparison.Ordinal);
+        Assert.Contains("wrote " + Path.Combine(folder.Path, "fashion_cnn.calib.json") + ": mse, 4 samples, ", ok.Out, StringComparison.Ordinal);
         Assert.True(File.Exists(folder.File("fashion_cnn.calib.json")));
 
         var missing = Quantgen("calibrate", folder.File("missing.onnx"), "--data", data);

@@ -85,7 +85,7 @@ public class PackageContentTests
         File.WriteAllBytes(Path.Combine(folder, "zeros.npy"), Float32Npy(2, 784));
         var calibrate = DotNet.Exec(quantgen, folder, _feed.Environment, "calibrate", "fashion_cnn.onnx", "--data", "zeros.npy");
         Assert.True(calibrate.ExitCode == 0, calibrate.ToString());
-        Assert.Contains("wrote fashion_cnn.calib.json: minmax, 2 samples, ", calibrate.Output, StringComparison.Ordinal);
+        Assert.Contains("wrote fashion_cnn.calib.json: mse, 2 samples, ", calibrate.Output, StringComparison.Ordinal);
         string json = File.ReadAllText(Path.Combine(folder, "fashion_cnn.calib.json"));
         Assert.Contains("\"format\": \"quantgen-calibration\"", json, StringComparison.Ordinal);
         Assert.Contains("\"samples\": 2,", json, StringComparison.Ordinal);

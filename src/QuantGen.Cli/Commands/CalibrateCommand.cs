@@ -3,7 +3,8 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
-using QuantGen.Cli.Npy;
+using Microsoft.ML.OnnxRuntime;
+using QuantGen.Cli.Calibration;
 using QuantGen.Compiler;
 using QuantGen.Compiler.Calibration;
 using QuantGen.Compiler.Diagnostics;
@@ -12,9 +13,11 @@ using QuantGen.Compiler.Ir;
 namespace QuantGen.Cli.Commands;
 
 /// <summary>
-/// <c>quantgen calibrate MODEL.onnx --data X.npy</c>: runs the samples through the compiler's in-process
-/// <see cref="Calibrator"/> (QuantGen's float reference on the optimized graph, one sample at a time, read one at
-/// a time from the .npy file) and writes the calibration file the build reads (docs/calibration.md).
+/// <c>quantgen calibrate MODEL.onnx --data X.npy</c>: runs the samples, a batch at a time read from the .npy files,
+/// through the FP32 model in ONNX Runtime (<see cref="OnnxRuntimeCalibration"/>) or, with <c>--engine reference</c>,
+/// QuantGen's own float reference (<see cref="Calibrator"/>), and writes the calibration file the build reads
+/// (docs/calibration.md). Both engines feed one <see cref="CalibrationAccumulator"/>, so the methods and the file
+/// are the same whichever computes the tensors.
 /// </summary>
 internal static class CalibrateCommand
 {
@@ -24,8 +27,10 @@ internal static class CalibrateCommand
         model's INT8 build reads.
 
         Usage:
-          quantgen calibrate MODEL.onnx --data X.npy [--method minmax|percentile]
-                             [--percentile 99.99] [--samples N] [--scale S] [--output PATH]
+          quantgen calibrate MODEL.onnx --data X.npy [--method minmax|percentile|entropy|mse]
+                             [--percentile 99.99] [--samples N] [--batch B] [--scale S]
+                             [--engine onnxruntime|reference] [--output PATH]
+          quantgen calibrate MODEL.onnx --data NAME=PATH --data NAME=PATH ...   (several inputs)
 
           MODEL.onnx         The model, the same file the build compiles: the calibration file
                              records its SHA-256, and the build ignores the file once the model changes.
@@ -33,22 +38,32 @@ internal static class CalibrateCommand
                              C order, float32 ('<f4') or uint8 ('|u1', with --scale). Each sample
                              holds as many values as the model's input at batch 1: for a 1x1x28x28
                              input, shape (N, 1, 28, 28), (N, 28, 28) and (N, 784) all fit.
-          --method M         minmax (default): the smallest and largest value seen.
+          --data NAME=PATH   One per input for a model with several inputs; plain paths take the
+                             inputs left in model order. Sample k of every file is one model run.
+          --method M         mse (default): the range with the least expected squared error
+                             (clipping plus rounding).
+                             minmax: the smallest and largest value seen.
                              percentile: the range clipped at a percentile of |x| (--percentile).
-                             entropy and mse are not available yet (exit code 6).
+                             entropy: the range whose 8-bit version loses the least information
+                             (KL divergence, after TensorRT's calibrator).
+                             percentile, entropy and mse read a 2048-bin histogram per tensor.
           --percentile P     The percentile of |x| kept by --method percentile, in (0, 100].
                              Default 99.99.
           --samples N        Use the first N samples. Default: all of them.
+          --batch B          Samples per ONNX Runtime run when the model's batch dimension is free
+                             (a fixed batch of 1 runs one at a time). Default 32.
+          --engine E         onnxruntime (default): the FP32 model in ONNX Runtime, every calibrated
+                             tensor an extra output. reference: QuantGen's own float reference of
+                             the optimized graph, one sample at a time (slower; what the library's
+                             Calibrator computes, byte for byte).
           --scale S          Required for uint8 data, refused for float32: each value is divided
                              by S (--scale 255 maps pixels 0..255 to [0, 1]).
           --output PATH, -o  Where to write. Default: the model's path with .calib.json instead of
                              .onnx (Models/fashion.onnx -> Models/fashion.calib.json), the file
                              the build looks for next to the model.
 
-        Calibration runs in this process on QuantGen's own float reference of the optimized graph,
-        one sample at a time, for models with one float input. ONNX Runtime-based calibration
-        (faster on large models), the entropy and mse methods and models with several inputs come
-        in a later release.
+        Memory is one batch of inputs and tensors plus fixed-size statistics per tensor, whatever
+        the number of samples.
         """;
 
     public static int Run(IReadOnlyList<string> args, TextWriter stdout, bool terminal)
@@ -62,50 +77,93 @@ internal static class CalibrateCommand
         }
 
         var options = CalibrateOptions.Parse(args);
-        if (options.Method is not (CalibrationMethod.MinMax or CalibrationMethod.Percentile))
-            throw new CliException(ExitCodes.UnsupportedMethod,
-                $"the calibration method '{CalibrationNames.Of(options.Method)}' is not available yet: this version calibrates with minmax or percentile; entropy and mse come in a later release");
-
         RequireFile(options.Model, "model");
-        RequireFile(options.Data, "data file");
-
-        using var reader = OpenData(options);
-        var header = reader.Header;
-        if (header.Type == NpyDataType.UInt8 && options.Scale == null)
-            throw CliException.Usage($"{options.Data} holds uint8 data: pass --scale S to turn it into floats (value / S), e.g. --scale 255 for pixels in [0, 1]", "quantgen calibrate --help");
-        if (header.Type == NpyDataType.Float32 && options.Scale != null)
-            throw CliException.Usage($"--scale applies to uint8 data; {options.Data} holds float32, which is used as it is", "quantgen calibrate --help");
-
         byte[] model = ReadModel(options.Model);
         var graph = Prepare(model, options.Model);
-        var input = SingleFloatInput(graph, options.Model);
-        long samples = CheckSamples(options, header, input);
-
-        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"calibrating {options.Model} (input '{input.Name}' {Shapes.Format(input.Shape!)}) with {CalibrationNames.Of(options.Method)} on {samples} samples of {options.Data} ({header.DescribeType()} {header.FormatShape()})"));
+        var inputs = FloatInputs(graph, options.Model);
+        using var data = CalibrationData.Open(inputs, options.AllData, options.Scale, options.Samples);
 
         var settings = new CalibratorSettings { Percentile = options.Percentile };
-        var calibrator = new Calibrator(graph, options.Method, settings);
-        var progress = new ProgressReporter(stdout, terminal, samples, "calibrating", "samples");
-        var sample = new float[input.Length];
-        for (long i = 0; i < samples; i++)
+        var accumulator = new CalibrationAccumulator(Calibrator.CalibratedTensors(graph), options.Method, settings);
+        var engine = options.Engine;
+        CalibrationGraph? ortGraph = null;
+        if (engine == CalibrationEngine.OnnxRuntime)
+        {
+            ortGraph = CalibrationGraph.Create(model, accumulator.TensorNames);
+            if (ortGraph.Missing.Count > 0)
+            {
+                // Only QuantGen's reference computes tensors that exist only in its optimized graph.
+                stdout.WriteLine($"note: {ortGraph.Missing.Count} tensor(s) of QuantGen's optimized graph are not in the model ({string.Join(", ", ortGraph.Missing.Take(3))}{(ortGraph.Missing.Count > 3 ? ", ..." : "")}): calibrating with QuantGen's float reference instead of ONNX Runtime");
+                engine = CalibrationEngine.Reference;
+            }
+        }
+
+        string sources = string.Join(", ", inputs.Select((input, i) =>
+            $"'{input.Name}' {Shapes.Format(input.Shape!)} from {data.Paths[i]} ({data.Headers[i].DescribeType()} {data.Headers[i].FormatShape()})"));
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"calibrating {options.Model} with {CalibrationNames.Of(options.Method)} on {data.Samples} samples: {sources}"));
+        var progress = new ProgressReporter(stdout, terminal, data.Samples, "calibrating", "samples");
+
+        if (engine == CalibrationEngine.OnnxRuntime)
+            RunOnnxRuntime(options, ortGraph!, data, accumulator, progress, stdout);
+        else
+            RunReference(options, graph, data, accumulator, progress);
+
+        var file = accumulator.Finish(ModelHash.Sha256Hex(model), Path.GetFileName(options.Model));
+        string output = options.OutputPath;
+        Write(output, file.Write());
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"wrote {output}: {CalibrationNames.Of(file.Method)}, {file.Samples} samples, {file.Tensors.Count} tensors"));
+        return ExitCodes.Success;
+    }
+
+    private static string FirstLine(string text)
+    {
+        int end = text.IndexOf('\n', StringComparison.Ordinal);
+        return end < 0 ? text : text.Substring(0, end);
+    }
+
+    private static void RunOnnxRuntime(CalibrateOptions options, CalibrationGraph graph, CalibrationData data,
+        CalibrationAccumulator accumulator, ProgressReporter progress, TextWriter stdout)
+    {
+        OnnxRuntimeCalibration runtime;
+        try
+        {
+            runtime = new OnnxRuntimeCalibration(graph);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new CliException(ExitCodes.ModelError, $"{options.Model}: ONNX Runtime cannot load the model: {e.Message}",
+                new[] { "--engine reference calibrates with QuantGen's own float reference instead" });
+        }
+        using (runtime)
         {
             try
             {
-                if (!reader.ReadSample(sample))
-                    throw new NpyFormatException($"the file ends after {i} samples");
+                runtime.Run(data, accumulator, options.Batch, done => progress.Report(done));
+                if (runtime.BatchFallback != null)
+                    stdout.WriteLine($"note: the model declares a free batch dimension but ONNX Runtime could not run a batch of several samples, so it ran one sample per run ({FirstLine(runtime.BatchFallback)})");
             }
-            catch (NpyFormatException e)
+            catch (OnnxRuntimeException e)
             {
-                throw new CliException(ExitCodes.BadData, $"{options.Data}: {e.Message}");
+                throw new CliException(ExitCodes.ModelError, $"{options.Model}: ONNX Runtime fails on the data: {e.Message}",
+                    new[] { "--engine reference calibrates with QuantGen's own float reference instead" });
             }
-            catch (IOException e)
-            {
-                throw new CliException(ExitCodes.FileNotFound, $"{options.Data}: cannot read the data file: {e.Message}");
-            }
+        }
+    }
+
+    /// <summary>QuantGen's own float reference, one sample at a time: for models ONNX Runtime cannot run as they are.</summary>
+    private static void RunReference(CalibrateOptions options, Graph graph, CalibrationData data,
+        CalibrationAccumulator accumulator, ProgressReporter progress)
+    {
+        var calibrator = new Calibrator(graph, accumulator);
+        var buffers = data.Inputs.Select(i => new float[i.Length]).ToArray();
+        for (long i = 0; i < data.Samples; i++)
+        {
+            data.Read(1, buffers);
             try
             {
-                calibrator.Observe(sample);
+                calibrator.Observe(data.Inputs.Select((input, k) => Tensor.FromFloats(input.Shape!, buffers[k])).ToList());
             }
             catch (ModelCompileException e)
             {
@@ -113,13 +171,6 @@ internal static class CalibrateCommand
             }
             progress.Report(i + 1);
         }
-
-        var file = calibrator.Finish(ModelHash.Sha256Hex(model), Path.GetFileName(options.Model));
-        string output = options.OutputPath;
-        Write(output, file.Write());
-        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"wrote {output}: {CalibrationNames.Of(file.Method)}, {file.Samples} samples, {file.Tensors.Count} tensors"));
-        return ExitCodes.Success;
     }
 
     internal static void RequireFile(string path, string what)
@@ -128,22 +179,6 @@ internal static class CalibrateCommand
         throw new CliException(ExitCodes.FileNotFound, Directory.Exists(path)
             ? $"{what} '{path}' is a directory, not a file"
             : $"{what} not found: {path}");
-    }
-
-    private static NpyReader OpenData(CalibrateOptions options)
-    {
-        try
-        {
-            return NpyReader.Open(options.Data, options.Scale ?? 1f);
-        }
-        catch (NpyFormatException e)
-        {
-            throw new CliException(ExitCodes.BadData, $"{options.Data}: {e.Message}");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new CliException(ExitCodes.FileNotFound, $"cannot read the data file {options.Data}: {e.Message}");
-        }
     }
 
     internal static byte[] ReadModel(string path)
@@ -196,30 +231,20 @@ internal static class CalibrateCommand
             diagnostics.Select(d => d.ToString()).ToList());
     }
 
-    private static Value SingleFloatInput(Graph graph, string path)
+    /// <summary>The graph inputs, which must all be float with known shapes (the .npy reader gives floats).</summary>
+    private static IReadOnlyList<Value> FloatInputs(Graph graph, string path)
     {
-        if (graph.Inputs.Count != 1 || graph[graph.Inputs[0]].Type != DataType.Float)
+        var inputs = graph.Inputs.Select(n => graph[n]).ToList();
+        var notFloat = inputs.Where(v => v.Type != DataType.Float).ToList();
+        if (notFloat.Count > 0)
             throw new CliException(ExitCodes.ModelError,
-                $"{path}: calibrate feeds one float input from one .npy file; this model has {graph.Inputs.Count} inputs ({string.Join(", ", graph.Inputs.Select(n => graph[n].ToString()))}); several inputs come in a later release");
-        var input = graph[graph.Inputs[0]];
-        if (input.Shape == null || input.Shape.Any(d => d <= 0))
-            throw new CliException(ExitCodes.ModelError, $"{path}: the shape of input '{input.Name}' is not known after shape inference");
-        return input;
-    }
-
-    /// <summary>The number of samples to run, once the .npy's sample size is known to match the model's input.</summary>
-    private static long CheckSamples(CalibrateOptions options, NpyHeader header, Value input)
-    {
-        string expected = "(N, " + string.Join(", ", input.Shape!.Skip(input.Shape!.Length > 1 && input.Shape[0] == 1 ? 1 : 0)) + ")";
-        if (header.SampleLength != input.Length)
-            throw new CliException(ExitCodes.BadData, string.Create(CultureInfo.InvariantCulture,
-                $"{options.Data}: each sample of {header.FormatShape()} holds {header.SampleLength} values, but the model's input '{input.Name}' ({Shapes.Format(input.Shape!)}) needs {input.Length}: save the array with shape {expected}, first axis = sample"));
-        if (header.SampleCount == 0)
-            throw new CliException(ExitCodes.BadData, $"{options.Data}: the array {header.FormatShape()} holds no samples");
-        if (options.Samples is long wanted && wanted > header.SampleCount)
-            throw new CliException(ExitCodes.BadData, string.Create(CultureInfo.InvariantCulture,
-                $"--samples {wanted}, but {options.Data} holds only {header.SampleCount} samples"));
-        return options.Samples ?? header.SampleCount;
+                $"{path}: calibrate feeds float inputs from .npy files; {string.Join(", ", notFloat.Select(v => v.ToString()))} {(notFloat.Count == 1 ? "is" : "are")} not float");
+        foreach (var input in inputs)
+        {
+            if (input.Shape == null || input.Shape.Any(d => d <= 0))
+                throw new CliException(ExitCodes.ModelError, $"{path}: the shape of input '{input.Name}' is not known after shape inference");
+        }
+        return inputs;
     }
 
     /// <summary>Writes through a temporary file beside the target, so a failure never leaves half a file.</summary>

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using QuantGen.Compiler.Calibration;
 
 namespace QuantGen.Cli.Commands;
@@ -15,9 +16,25 @@ internal sealed record CalibrateOptions
 
     private const string HelpHint = "quantgen calibrate --help";
 
+    public const int DefaultBatch = 32;
+
     public required string Model { get; init; }
+
+    /// <summary>The first --data: the data of a single-input model.</summary>
     public required string Data { get; init; }
-    public CalibrationMethod Method { get; init; } = CalibrationMethod.MinMax;
+
+    /// <summary>The other --data values, for models with several inputs (PATH or NAME=PATH; see <see cref="Calibration.CalibrationData"/>).</summary>
+    public IReadOnlyList<string> MoreData { get; init; } = Array.Empty<string>();
+
+    /// <summary>Every --data, in command-line order.</summary>
+    public IReadOnlyList<string> AllData => new[] { Data }.Concat(MoreData).ToList();
+
+    /// <summary>Samples per ONNX Runtime run, where the model's batch dimension is free.</summary>
+    public int Batch { get; init; } = DefaultBatch;
+
+    /// <summary>What computes the tensors: ONNX Runtime (default) or QuantGen's own float reference.</summary>
+    public CalibrationEngine Engine { get; init; } = CalibrationEngine.OnnxRuntime;
+    public CalibrationMethod Method { get; init; } = Calibrator.DefaultMethod;
 
     /// <summary>The percentile of |x| for <see cref="CalibrationMethod.Percentile"/>, in (0, 100].</summary>
     public double Percentile { get; init; } = DefaultPercentile;
@@ -48,21 +65,25 @@ internal sealed record CalibrateOptions
     public static CalibrateOptions Parse(IReadOnlyList<string> args)
     {
         var parsed = CommandArguments.Parse(args, "calibrate",
-            new[] { "--data", "--method", "--percentile", "--samples", "--scale", "--output" },
+            new[] { "--data", "--method", "--percentile", "--samples", "--batch", "--engine", "--scale", "--output" },
             new Dictionary<string, string> { ["-o"] = "--output" },
-            "calibrate needs the model: quantgen calibrate MODEL.onnx --data X.npy", Usage);
+            "calibrate needs the model: quantgen calibrate MODEL.onnx --data X.npy", Usage,
+            repeatable: new[] { "--data" });
         var values = parsed.Values;
         string model = parsed.Model;
         if (!values.TryGetValue("--data", out string? data))
             throw Usage("calibrate needs --data X.npy: representative inputs, first axis = sample");
-        if (data.Length == 0)
+        var allData = parsed.All("--data");
+        if (allData.Any(d => d.Length == 0))
             throw Usage("--data needs a path");
 
         var options = new CalibrateOptions { Model = model, Data = data };
+        if (allData.Count > 1)
+            options = options with { MoreData = allData.Skip(1).ToArray() };
         if (values.TryGetValue("--method", out string? methodName))
         {
             if (!CalibrationNames.TryParseMethod(methodName.ToLowerInvariant(), out var method))
-                throw Usage($"--method '{methodName}' is not a calibration method: use minmax or percentile (entropy and mse come later)");
+                throw Usage($"--method '{methodName}' is not a calibration method: use {CalibrationNames.AllMethods}");
             options = options with { Method = method };
         }
         if (values.TryGetValue("--percentile", out string? percentileText))
@@ -78,6 +99,24 @@ internal sealed record CalibrateOptions
             if (!long.TryParse(samplesText, NumberStyles.None, CultureInfo.InvariantCulture, out long samples) || samples < 1)
                 throw Usage($"--samples '{samplesText}' must be a whole number of at least 1");
             options = options with { Samples = samples };
+        }
+        if (values.TryGetValue("--batch", out string? batchText))
+        {
+            if (!int.TryParse(batchText, NumberStyles.None, CultureInfo.InvariantCulture, out int batch) || batch < 1 || batch > 65536)
+                throw Usage($"--batch '{batchText}' must be a whole number from 1 to 65536");
+            options = options with { Batch = batch };
+        }
+        if (values.TryGetValue("--engine", out string? engineText))
+        {
+            options = options with
+            {
+                Engine = engineText.ToLowerInvariant() switch
+                {
+                    "onnxruntime" or "ort" => CalibrationEngine.OnnxRuntime,
+                    "reference" => CalibrationEngine.Reference,
+                    _ => throw Usage($"--engine '{engineText}' is not an engine: use onnxruntime or reference"),
+                },
+            };
         }
         if (values.TryGetValue("--scale", out string? scaleText))
         {
@@ -96,4 +135,14 @@ internal sealed record CalibrateOptions
     }
 
     private static CliException Usage(string message) => CliException.Usage(message, HelpHint);
+}
+
+/// <summary>What computes the tensor values a calibration records.</summary>
+internal enum CalibrationEngine
+{
+    /// <summary>The FP32 model in ONNX Runtime, in batches (the default).</summary>
+    OnnxRuntime,
+
+    /// <summary>QuantGen's own float reference on the optimized graph, one sample at a time.</summary>
+    Reference,
 }

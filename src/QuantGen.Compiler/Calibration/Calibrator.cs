@@ -24,13 +24,18 @@ namespace QuantGen.Compiler.Calibration;
 /// </summary>
 public sealed class Calibrator
 {
+    /// <summary>
+    /// The method when none is named, here and in <c>quantgen calibrate</c>: mse had the smallest mean and the smallest
+    /// worst INT8 top-1 loss over the sample models (docs/accuracy.md, "Calibration methods"; reasons in
+    /// docs/calibration.md).
+    /// </summary>
+    public const CalibrationMethod DefaultMethod = CalibrationMethod.Mse;
+
     private readonly Graph _graph;
-    private readonly string[] _names;
-    private readonly IRangeCollector[] _collectors;
+    private readonly CalibrationAccumulator _accumulator;
 
     /// <summary>A calibrator for one of QuantGen's methods.</summary>
-    /// <exception cref="NotSupportedException">A method with no collector yet (entropy, mse).</exception>
-    public Calibrator(Graph graph, CalibrationMethod method = CalibrationMethod.MinMax, CalibratorSettings? settings = null)
+    public Calibrator(Graph graph, CalibrationMethod method = DefaultMethod, CalibratorSettings? settings = null)
         : this(graph, method, _ => RangeCollectors.Create(method, settings))
     {
     }
@@ -40,18 +45,23 @@ public sealed class Calibrator
     {
         _graph = graph ?? throw new ArgumentNullException(nameof(graph));
         if (createCollector == null) throw new ArgumentNullException(nameof(createCollector));
-        Method = method;
-        _names = CalibratedTensors(graph).ToArray();
-        _collectors = _names.Select(createCollector).ToArray();
+        _accumulator = new CalibrationAccumulator(CalibratedTensors(graph), method, createCollector);
     }
 
-    public CalibrationMethod Method { get; }
+    /// <summary>A calibrator that feeds <paramref name="accumulator"/>, which someone else may feed too (the CLI's engines share one).</summary>
+    public Calibrator(Graph graph, CalibrationAccumulator accumulator)
+    {
+        _graph = graph ?? throw new ArgumentNullException(nameof(graph));
+        _accumulator = accumulator ?? throw new ArgumentNullException(nameof(accumulator));
+    }
+
+    public CalibrationMethod Method => _accumulator.Method;
 
     /// <summary>The tensors observed, in ordinal order of their names.</summary>
-    public IReadOnlyList<string> TensorNames => _names;
+    public IReadOnlyList<string> TensorNames => _accumulator.TensorNames;
 
     /// <summary>Samples observed so far.</summary>
-    public long SampleCount { get; private set; }
+    public long SampleCount => _accumulator.SampleCount;
 
     /// <summary>
     /// The tensors a calibration of <paramref name="graph"/> records: float graph inputs and float node outputs that
@@ -75,12 +85,12 @@ public sealed class Calibrator
     {
         if (inputs == null) throw new ArgumentNullException(nameof(inputs));
         var values = ReferenceExecutor.Run(_graph, inputs);
-        for (int i = 0; i < _names.Length; i++)
+        foreach (var name in _accumulator.TensorNames)
         {
-            if (values.TryGetValue(_names[i], out var tensor) && tensor.Floats != null)
-                _collectors[i].Observe(tensor.Floats);
+            if (values.TryGetValue(name, out var tensor) && tensor.Floats != null)
+                _accumulator.Observe(name, tensor.Floats);
         }
-        SampleCount++;
+        _accumulator.AddSamples(1);
     }
 
     /// <summary>Runs one sample of a model with a single float input.</summary>
@@ -97,23 +107,12 @@ public sealed class Calibrator
     /// <param name="modelSha256"><see cref="ModelHash.Sha256Hex"/> of the .onnx bytes the graph came from.</param>
     /// <param name="modelName">The model's file name.</param>
     /// <exception cref="InvalidOperationException">No sample was observed.</exception>
-    public CalibrationFile Finish(string modelSha256, string modelName)
-    {
-        if (SampleCount == 0)
-            throw new InvalidOperationException("no calibration sample was observed");
-        var tensors = new List<KeyValuePair<string, TensorStatistics>>(_names.Length);
-        for (int i = 0; i < _names.Length; i++)
-        {
-            if (_collectors[i].Finish() is { } stats)
-                tensors.Add(new KeyValuePair<string, TensorStatistics>(_names[i], stats));
-        }
-        return new CalibrationFile(modelSha256, modelName, Method, SampleCount, tensors, "QuantGen " + ThisAssembly.Version);
-    }
+    public CalibrationFile Finish(string modelSha256, string modelName) => _accumulator.Finish(modelSha256, modelName);
 
     /// <summary>Calibrates a model with a single float input from a stream of samples (each the input's length).</summary>
     /// <exception cref="Diagnostics.ModelCompileException">The model does not compile (its diagnostics say why).</exception>
     public static CalibrationFile Calibrate(byte[] model, string modelPath, IEnumerable<float[]> samples,
-        CalibrationMethod method = CalibrationMethod.MinMax, CalibratorSettings? settings = null)
+        CalibrationMethod method = DefaultMethod, CalibratorSettings? settings = null)
     {
         if (samples == null) throw new ArgumentNullException(nameof(samples));
         var calibrator = new Calibrator(ModelCompiler.Prepare(model, modelPath), method, settings);
@@ -126,7 +125,7 @@ public sealed class Calibrator
     /// <summary>Calibrates a model from a stream of samples, each a tensor per graph input.</summary>
     /// <exception cref="Diagnostics.ModelCompileException">The model does not compile (its diagnostics say why).</exception>
     public static CalibrationFile Calibrate(byte[] model, string modelPath, IEnumerable<IReadOnlyList<Tensor>> samples,
-        CalibrationMethod method = CalibrationMethod.MinMax, CalibratorSettings? settings = null)
+        CalibrationMethod method = DefaultMethod, CalibratorSettings? settings = null)
     {
         if (samples == null) throw new ArgumentNullException(nameof(samples));
         var calibrator = new Calibrator(ModelCompiler.Prepare(model, modelPath), method, settings);

@@ -6,7 +6,7 @@ namespace QuantGen.Compiler.Calibration;
 /// Watches one tensor's values across calibration samples and picks its range. The calibrator gives it each sample's
 /// values as they are computed and keeps nothing else, so a collector's state is all the memory calibration holds
 /// per tensor: make it a fixed size (a few numbers, a histogram), never a list of what it saw.
-/// A new method (entropy, mse) is a new collector; see <see cref="RangeCollectors.Create"/>.
+/// A new method is a new collector; see <see cref="RangeCollectors.Create"/>.
 /// </summary>
 public interface IRangeCollector
 {
@@ -23,7 +23,7 @@ public sealed class CalibratorSettings
     /// <summary>Percentile of |x| kept by <see cref="CalibrationMethod.Percentile"/>, in (0, 100].</summary>
     public double Percentile { get; set; } = 99.99;
 
-    /// <summary>Bins of each |x| histogram: a power of two from 16 to 2^20.</summary>
+    /// <summary>Bins of each histogram (|x| for percentile, x for entropy and mse): a power of two from 16 to 2^20.</summary>
     public int HistogramBins { get; set; } = AbsHistogramBuilder.DefaultBins;
 
     /// <summary>Whether histogram methods write their histograms to the file (2048 counts per tensor by default).</summary>
@@ -33,7 +33,6 @@ public sealed class CalibratorSettings
 /// <summary>The collectors QuantGen knows, by method.</summary>
 public static class RangeCollectors
 {
-    /// <exception cref="NotSupportedException">A method that has no collector yet (entropy, mse).</exception>
     public static IRangeCollector Create(CalibrationMethod method, CalibratorSettings? settings = null)
     {
         settings ??= new CalibratorSettings();
@@ -41,7 +40,8 @@ public static class RangeCollectors
         {
             CalibrationMethod.MinMax => new MinMaxCollector(),
             CalibrationMethod.Percentile => new PercentileCollector(settings.Percentile, settings.HistogramBins, settings.KeepHistograms),
-            _ => throw new NotSupportedException($"the calibration method '{CalibrationNames.Of(method)}' is not implemented yet; use minmax or percentile"),
+            CalibrationMethod.Entropy or CalibrationMethod.Mse => new HistogramSearchCollector(method, settings.HistogramBins, settings.KeepHistograms),
+            _ => throw new ArgumentOutOfRangeException(nameof(method)),
         };
     }
 

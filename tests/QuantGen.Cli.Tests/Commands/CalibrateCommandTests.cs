@@ -15,26 +15,26 @@ public sealed class CalibrateCommandTests : IDisposable
 
     public void Dispose() => _folder.Dispose();
 
-    private static byte[] ExpectedBytes(string modelPath, int count, CalibrationMethod method = CalibrationMethod.MinMax, CalibratorSettings? settings = null) =>
+    private static byte[] ExpectedBytes(string modelPath, int count, CalibrationMethod method = Calibrator.DefaultMethod, CalibratorSettings? settings = null) =>
         Encoding.UTF8.GetBytes(Calibrator.Calibrate(File.ReadAllBytes(modelPath), modelPath, Samples.Images(count), method, settings).Write());
 
     private string FloatData(int count, string name = "calib.npy") =>
         _folder.Write(name, NpyWriter.Float32(new long[] { count, 1, 28, 28 }, Samples.Images(count).SelectMany(i => i)));
 
     [Fact]
-    public void Float32_data_gives_the_calibrators_file_byte_for_byte_at_the_models_default_path()
+    public void The_reference_engine_gives_the_calibrators_file_byte_for_byte_at_the_models_default_path()
     {
         string model = _folder.CopyModel();
         string data = FloatData(12);
 
-        var result = CliResult.Run("calibrate", model, "--data", data);
+        var result = CliResult.Run("calibrate", model, "--data", data, "--engine", "reference");
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Equal("", result.Error);
         string output = _folder.File("fashion_cnn.calib.json");
         Assert.Equal(ExpectedBytes(model, 12), File.ReadAllBytes(output));
         int tensors = CalibrationFile.Read(File.ReadAllText(output)).Tensors.Count;
-        Assert.EndsWith($"wrote {output}: minmax, 12 samples, {tensors} tensors\n", result.Out, StringComparison.Ordinal);
+        Assert.EndsWith($"wrote {output}: mse, 12 samples, {tensors} tensors\n", result.Out, StringComparison.Ordinal);
         Assert.Empty(Directory.GetFiles(_folder.Path, "*.tmp*"));
     }
 
@@ -47,7 +47,7 @@ public sealed class CalibrateCommandTests : IDisposable
         string model = _folder.CopyModel();
         string data = _folder.Write("pixels.npy", NpyWriter.UInt8(new long[] { 8, 28, 28 }, Samples.Pixels(8), version));
 
-        var result = CliResult.Run("calibrate", model, "--data", data, "--scale", "255");
+        var result = CliResult.Run("calibrate", model, "--data", data, "--scale", "255", "--engine", "reference");
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Equal(ExpectedBytes(model, 8), File.ReadAllBytes(_folder.File("fashion_cnn.calib.json")));
@@ -60,7 +60,7 @@ public sealed class CalibrateCommandTests : IDisposable
         string data = _folder.Write("flat.npy", NpyWriter.Float32(new long[] { 12, 784 }, Samples.Images(12).SelectMany(i => i)));
         string output = _folder.File("out/sub/p.calib.json");
 
-        var result = CliResult.Run("calibrate", model, "--data", data, "--method", "percentile", "--percentile", "99.9", "--samples", "10", "--output", output);
+        var result = CliResult.Run("calibrate", model, "--data", data, "--method", "percentile", "--percentile", "99.9", "--samples", "10", "--output", output, "--engine", "reference");
 
         Assert.True(result.ExitCode == 0, result.ToString());
         var expected = ExpectedBytes(model, 10, CalibrationMethod.Percentile, new CalibratorSettings { Percentile = 99.9 });
@@ -75,7 +75,7 @@ public sealed class CalibrateCommandTests : IDisposable
         string model = _folder.CopyModel();
         string output = _folder.File("fashion_cnn.calib.json");
         File.WriteAllText(output, "old");
-        var result = CliResult.Run("calibrate", model, "--data", FloatData(2));
+        var result = CliResult.Run("calibrate", model, "--data", FloatData(2), "--engine", "reference");
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Equal(ExpectedBytes(model, 2), File.ReadAllBytes(output));
     }
@@ -84,12 +84,12 @@ public sealed class CalibrateCommandTests : IDisposable
     public void Redirected_progress_is_a_line_per_tenth_between_a_header_and_a_summary()
     {
         string model = _folder.CopyModel();
-        var result = CliResult.Run("calibrate", model, "--data", FloatData(20));
+        var result = CliResult.Run("calibrate", model, "--data", FloatData(20), "--batch", "2");
 
         Assert.True(result.ExitCode == 0, result.ToString());
         string[] lines = result.Out.TrimEnd('\n').Split('\n');
         Assert.Equal(12, lines.Length);
-        Assert.StartsWith($"calibrating {model} (input 'input' 1x1x28x28) with minmax on 20 samples of ", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith($"calibrating {model} with mse on 20 samples: 'input' 1x1x28x28 from ", lines[0], StringComparison.Ordinal);
         Assert.EndsWith("(float32 (20, 1, 28, 28))", lines[0], StringComparison.Ordinal);
         for (int tenth = 1; tenth <= 10; tenth++)
             Assert.StartsWith($"calibrating: {2 * tenth}/20 samples ({10 * tenth}%)", lines[tenth], StringComparison.Ordinal);
@@ -102,7 +102,7 @@ public sealed class CalibrateCommandTests : IDisposable
     {
         var result = CliResult.Run("calibrate", "--help");
         Assert.Equal(0, result.ExitCode);
-        foreach (string text in new[] { "--data X.npy", "--method minmax|percentile", "--percentile 99.99", "--samples N", "--scale S", "--output PATH", "ONNX Runtime", "entropy and mse", "Exit codes:", "6  unsupported method" })
+        foreach (string text in new[] { "--data X.npy", "--data NAME=PATH", "--method minmax|percentile|entropy|mse", "--percentile 99.99", "--samples N", "--batch B", "--engine onnxruntime|reference", "--scale S", "--output PATH", "ONNX Runtime", "Exit codes:" })
             Assert.Contains(text, result.Out, StringComparison.Ordinal);
     }
 
@@ -207,24 +207,35 @@ public sealed class CalibrateCommandTests : IDisposable
     }
 
     [Fact]
-    public void Exit_5_for_a_model_with_two_inputs()
+    public void Exit_5_for_a_model_with_an_integer_input()
     {
         byte[] model = new OnnxModelBuilder()
-            .Input("a", 1, 4)
-            .Input("b", 1, 4)
-            .Node("add", "Add", new[] { "a", "b" }, new[] { "y" })
-            .Output("y", 1, 4)
+            .TypedInput("ids", OnnxModelBuilder.ElementType.Int64, 1L, 2L)
+            .Initializer("table", new long[] { 10, 4 }, OnnxModelBuilder.RandomFloats(40, 1))
+            .Node("embed", "Gather", new[] { "table", "ids" }, new[] { "y" })
+            .Output("y", 1, 2, 4)
             .ToBytes();
-        var result = CliResult.Run("calibrate", _folder.Write("two.onnx", model), "--data", _folder.Write("x.npy", NpyWriter.Float32(new long[] { 1, 4 }, new float[4])));
-        AssertFails(result, ExitCodes.ModelError, "calibrate feeds one float input", "this model has 2 inputs");
+        var result = CliResult.Run("calibrate", _folder.Write("ids.onnx", model), "--data", _folder.Write("x.npy", NpyWriter.Float32(new long[] { 1, 4 }, new float[4])));
+        AssertFails(result, ExitCodes.ModelError, "calibrate feeds float inputs", "ids", "is not float");
     }
 
-    [Theory]
-    [InlineData("entropy")]
-    [InlineData("mse")]
-    public void Exit_6_for_methods_not_available_yet(string method) =>
-        AssertFails(CliResult.Run("calibrate", _folder.CopyModel(), "--data", FloatData(2), "--method", method), ExitCodes.UnsupportedMethod,
-            $"the calibration method '{method}' is not available yet", "minmax or percentile");
+    [Fact]
+    public void Exit_2_when_the_data_files_do_not_match_the_inputs()
+    {
+        string model = _folder.Write("two.onnx", TwoInputModel.Bytes());
+        string a = _folder.Write("a.npy", TwoInputModel.Data(3, 0));
+        AssertFails(CliResult.Run("calibrate", model, "--data", a), ExitCodes.Usage, "no --data for input 'b'", "--data NAME=PATH");
+        AssertFails(CliResult.Run("calibrate", model, "--data", a, "--data", a, "--data", a), ExitCodes.Usage, "3 --data files for 2 inputs");
+        AssertFails(CliResult.Run("calibrate", model, "--data", "a=" + a, "--data", "a=" + a), ExitCodes.Usage, "gives input 'a' twice");
+    }
+
+    [Fact]
+    public void Exit_4_when_the_inputs_data_files_hold_different_sample_counts()
+    {
+        string model = _folder.Write("two.onnx", TwoInputModel.Bytes());
+        AssertFails(CliResult.Run("calibrate", model, "--data", _folder.Write("a.npy", TwoInputModel.Data(3, 0)), "--data", _folder.Write("b.npy", TwoInputModel.Data(4, 1))),
+            ExitCodes.BadData, "different numbers of samples", "a.npy: 3", "b.npy: 4");
+    }
 
     [Fact]
     public void Exit_1_when_the_output_cannot_be_written()

@@ -13,7 +13,7 @@ public class CalibrateOptionsTests
         var options = CalibrateOptions.Parse(new[] { "Models/fashion.onnx", "--data", "calib.npy" });
         Assert.Equal("Models/fashion.onnx", options.Model);
         Assert.Equal("calib.npy", options.Data);
-        Assert.Equal(CalibrationMethod.MinMax, options.Method);
+        Assert.Equal(CalibrationMethod.Mse, options.Method);
         Assert.Equal(99.99, options.Percentile);
         Assert.Null(options.Samples);
         Assert.Null(options.Scale);
@@ -56,7 +56,20 @@ public class CalibrateOptionsTests
     }
 
     [Fact]
-    public void Entropy_and_mse_parse_so_the_command_can_say_they_are_not_available_yet()
+    public void Data_may_be_given_once_per_input_and_batch_and_engine_parse()
+    {
+        var options = CalibrateOptions.Parse(new[] { "m.onnx", "--data", "a=x.npy", "--data=y.npy", "--batch", "7", "--engine", "reference" });
+        Assert.Equal("a=x.npy", options.Data);
+        Assert.Equal(new[] { "a=x.npy", "y.npy" }, options.AllData);
+        Assert.Equal(7, options.Batch);
+        Assert.Equal(CalibrationEngine.Reference, options.Engine);
+        var defaults = CalibrateOptions.Parse(new[] { "m.onnx", "--data", "x.npy" });
+        Assert.Equal((CalibrateOptions.DefaultBatch, CalibrationEngine.OnnxRuntime), (defaults.Batch, defaults.Engine));
+        Assert.Equal(CalibrationEngine.OnnxRuntime, CalibrateOptions.Parse(new[] { "m.onnx", "--data", "x.npy", "--engine", "ORT" }).Engine);
+    }
+
+    [Fact]
+    public void Entropy_and_mse_parse()
     {
         Assert.Equal(CalibrationMethod.Entropy, CalibrateOptions.Parse(new[] { "m.onnx", "--data", "x.npy", "--method", "entropy" }).Method);
         Assert.Equal(CalibrationMethod.Mse, CalibrateOptions.Parse(new[] { "m.onnx", "--data", "x.npy", "--method", "mse" }).Method);
@@ -83,7 +96,11 @@ public class CalibrateOptionsTests
     [InlineData(new[] { "m.onnx", "--data", "x.npy", "-x" }, "unknown option '-x'")]
     [InlineData(new[] { "m.onnx", "--data" }, "--data needs a value")]
     [InlineData(new[] { "m.onnx", "--data", "" }, "--data needs a path")]
-    [InlineData(new[] { "m.onnx", "--data", "x.npy", "--data", "y.npy" }, "--data is given twice")]
+    [InlineData(new[] { "m.onnx", "--data", "x.npy", "--batch", "0" }, "--batch '0' must be a whole number from 1 to 65536")]
+    [InlineData(new[] { "m.onnx", "--data", "x.npy", "--batch", "70000" }, "--batch '70000'")]
+    [InlineData(new[] { "m.onnx", "--data", "x.npy", "--batch", "8", "--batch", "8" }, "--batch is given twice")]
+    [InlineData(new[] { "m.onnx", "--data", "x.npy", "--engine", "tensorrt" }, "--engine 'tensorrt' is not an engine: use onnxruntime or reference")]
+    [InlineData(new[] { "m.onnx", "--data", "x.npy", "--data", "" }, "--data needs a path")]
     [InlineData(new[] { "m.onnx", "--data", "x.npy", "-o", "a", "--output", "b" }, "--output is given twice")]
     [InlineData(new[] { "m.onnx", "--data", "x.npy", "--output=" }, "--output needs a path")]
     [InlineData(new[] { "m.onnx", "--data", "x.npy", "--method", "kl" }, "'kl' is not a calibration method")]

@@ -47,7 +47,7 @@ public sealed class InspectCommandTests : IDisposable
         Assert.Contains("  FP32       155,304 bytes", lines);
         Assert.Contains("  INT8        39,904 bytes  (25.7% of FP32)", lines);
         Assert.Contains("Parameters: 38,826 (float weight elements the kernels read, after folding)", lines);
-        Assert.Single(lines, l => l.StartsWith("INT8: static, calibrated by minmax over 512 samples", StringComparison.Ordinal));
+        Assert.Single(lines, l => l.StartsWith("INT8: static, calibrated by mse over 512 samples", StringComparison.Ordinal));
         Assert.Contains("  Every node runs in INT8 or needs no quantization.", lines);
         int nodes = Array.IndexOf(lines, "Nodes of the ONNX file (the names KeepFloat takes):");
         Assert.True(nodes > 0, result.Out);

@@ -45,7 +45,7 @@ public class CalibratorTests
     {
         byte[] model = SmallCnn();
         var samples = Samples(25, 72).ToList();
-        var file = Calibrator.Calibrate(model, "Models/small.onnx", samples);
+        var file = Calibrator.Calibrate(model, "Models/small.onnx", samples, CalibrationMethod.MinMax);
 
         // The optimized graph: BatchNormalization folded and Relu fused into the Conv, whose output is now "r".
         Assert.Equal(new[] { "f", "g", "p", "r", "x", "y" }, file.Tensors.Keys);
@@ -111,7 +111,7 @@ public class CalibratorTests
             .Output("y")
             .ToBytes();
         var graph = ModelCompiler.Prepare(model, "m.onnx");
-        var calibrator = new Calibrator(graph);
+        var calibrator = new Calibrator(graph, CalibrationMethod.MinMax);
         Assert.Equal(new[] { "gathered", "x", "y" }, calibrator.TensorNames);
 
         var samples = new[]
@@ -119,7 +119,7 @@ public class CalibratorTests
             new[] { Tensor.FromFloats(new[] { 1, 4 }, new float[] { 1, 2, 3, 4 }), Tensor.FromLongs(DataType.Int64, new[] { 2 }, new long[] { 0, 3 }) },
             new[] { Tensor.FromFloats(new[] { 1, 4 }, new float[] { -5, 2, 3, 9 }), Tensor.FromLongs(DataType.Int64, new[] { 2 }, new long[] { 1, 2 }) },
         };
-        var file = Calibrator.Calibrate(model, "m.onnx", samples);
+        var file = Calibrator.Calibrate(model, "m.onnx", samples, CalibrationMethod.MinMax);
         Assert.Equal((-5f, 9f), (file.Tensors["x"].Min, file.Tensors["x"].Max));
         Assert.Equal((1f, 4f), (file.Tensors["gathered"].Min, file.Tensors["gathered"].Max)); // {1, 4} then {2, 3}
         Assert.Equal((10f, 40f), (file.Tensors["y"].Min, file.Tensors["y"].Max));
@@ -135,13 +135,13 @@ public class CalibratorTests
         {
             new[] { 1f, float.NaN, -2f, float.NegativeInfinity },
             new[] { 0.5f, 3f, float.PositiveInfinity, -1f },
-        });
+        }, CalibrationMethod.MinMax);
         var x = file.Tensors["x"];
         Assert.Equal((-2f, 3f, 3L), (x.Min, x.Max, x.NonFinite));
         Assert.Equal(CalibrationFile.Read(file.Write()), file);
 
         // A tensor with no finite value at all has no range to record.
-        var allNaN = Calibrator.Calibrate(model, "m.onnx", new[] { new[] { float.NaN, float.NaN, float.NaN, float.NaN } });
+        var allNaN = Calibrator.Calibrate(model, "m.onnx", new[] { new[] { float.NaN, float.NaN, float.NaN, float.NaN } }, CalibrationMethod.MinMax);
         Assert.False(allNaN.Tensors.ContainsKey("x"));
     }
 
@@ -156,7 +156,7 @@ public class CalibratorTests
             return s;
         }).ToList();
 
-        var minmax = Calibrator.Calibrate(model, "m.onnx", samples);
+        var minmax = Calibrator.Calibrate(model, "m.onnx", samples, CalibrationMethod.MinMax);
         Assert.Equal(1000f, minmax.Tensors["x"].Max);
 
         var percentile = Calibrator.Calibrate(model, "m.onnx", samples, CalibrationMethod.Percentile, new CalibratorSettings { Percentile = 99.9 });
@@ -176,13 +176,17 @@ public class CalibratorTests
     }
 
     [Fact]
-    public void Methods_without_a_collector_yet_say_so_and_a_custom_collector_plugs_in()
+    public void Every_method_has_a_collector_and_a_custom_collector_plugs_in()
     {
         var graph = ModelCompiler.Prepare(SmallCnn(), "m.onnx");
-        var e = Assert.Throws<NotSupportedException>(() => new Calibrator(graph, CalibrationMethod.Entropy));
-        Assert.Contains("entropy", e.Message);
+        foreach (CalibrationMethod method in Enum.GetValues(typeof(CalibrationMethod)))
+        {
+            var each = new Calibrator(graph, method);
+            each.Observe(Enumerable.Range(0, 72).Select(i => i / 72f - 0.25f).ToArray());
+            Assert.Equal(method, each.Finish(ModelHash.Sha256Hex(new byte[] { 1 }), "m.onnx").Method);
+        }
 
-        // What the CLI issue will do for entropy/mse: its own collector per tensor.
+        // A method can also be any collector per tensor.
         var calibrator = new Calibrator(graph, CalibrationMethod.Mse, name => new FixedRange(name == "x" ? -1 : 0, 1));
         calibrator.Observe(new float[72]);
         var file = calibrator.Finish(ModelHash.Sha256Hex(new byte[] { 1 }), "m.onnx");
