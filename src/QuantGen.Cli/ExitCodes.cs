@@ -17,11 +17,14 @@ internal static class ExitCodes
     /// <summary>The .npy file is not usable: not .npy, damaged or truncated, Fortran order, another dtype, or samples that do not fit the model's input.</summary>
     public const int BadData = 4;
 
-    /// <summary>The model does not load or compile (its QG diagnostics are printed; inspect also when the INT8 build fails), or has inputs the command cannot feed.</summary>
+    /// <summary>The model does not load or compile (its QG diagnostics are printed; inspect also when the INT8 build fails), has inputs the command cannot feed, or ONNX Runtime cannot load it (evaluate).</summary>
     public const int ModelError = 5;
 
     /// <summary>A calibration method that is not available yet (entropy, mse).</summary>
     public const int UnsupportedMethod = 6;
+
+    /// <summary>The calibration file is not usable: not a calibration file, or computed for another model (evaluate).</summary>
+    public const int BadCalibration = 7;
 
     /// <summary>The table printed by --help and kept in the tool's README.</summary>
     public const string Table =
@@ -36,7 +39,10 @@ internal static class ExitCodes
              float32 or uint8, samples whose size is not the model input's, fewer than --samples
           5  the model does not load or compile (its QG diagnostics are printed; inspect prints
              what it could read first, and also fails when the INT8 build does), or has inputs
-             calibrate cannot feed (only one float input for now)
+             calibrate and evaluate cannot feed (only one float input for now), or ONNX
+             Runtime cannot load it (evaluate)
           6  unsupported method: entropy and mse are not available yet
+          7  the calibration file is not usable: not a calibration file, or computed for
+             another model (evaluate; the build falls back to dynamic INT8 with a warning)
         """;
 }

@@ -1,0 +1,442 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using Microsoft.ML.OnnxRuntime;
+using QuantGen.Cli.Evaluation;
+using QuantGen.Cli.Npy;
+using QuantGen.Compiler;
+using QuantGen.Compiler.Calibration;
+using QuantGen.Compiler.Diagnostics;
+using QuantGen.Compiler.Execution;
+using QuantGen.Compiler.Ir;
+
+namespace QuantGen.Cli.Commands;
+
+/// <summary>
+/// <c>quantgen evaluate MODEL.onnx --data X.npy [--labels Y.npy]</c>: FP32 in ONNX Runtime against INT8 as the build
+/// compiles it (the compiler's reference executor on the quantized graph, bit-exact with the generated code): top-1 of
+/// both, their agreement, output SQNR and per-layer SQNR, streamed one sample at a time; optionally a plot and a
+/// search for the fewest KeepFloat nodes that keep the top-1 drop within a budget.
+/// </summary>
+internal static class EvaluateCommand
+{
+    public const string Help =
+        """
+        quantgen evaluate: how much accuracy INT8 costs, and where.
+
+        Usage:
+          quantgen evaluate MODEL.onnx --data X.npy [--labels Y.npy] [--calibration PATH]
+                            [--keep-float NODE,...] [--budget POINTS] [--samples N] [--scale S]
+                            [--plot PATH.svg|PATH.png]
+
+          MODEL.onnx         The model. FP32 runs it in ONNX Runtime; INT8 runs the graph the build
+                             generates code for, on QuantGen's reference executor (bit-exact with
+                             the generated Predict).
+          --data X.npy       Test inputs: NumPy .npy, first axis = sample, float32 or uint8 (with
+                             --scale), as for calibrate.
+          --labels Y.npy     Class indices, one per sample: int64, int32 or uint8, shape (N,) or
+                             (N, 1). Without labels, INT8 is compared with FP32 only (agreement).
+          --calibration P    The calibration file. Default: the model's path with .calib.json, as
+                             the build; without one, evaluates dynamic INT8, as the build does.
+          --keep-float N,... Nodes to keep in float, as the attribute's KeepFloat (ONNX node names;
+                             quantgen inspect lists them).
+          --budget POINTS    Find the fewest KeepFloat nodes that bring the top-1 drop (with labels;
+                             else the top-1 disagreement with FP32) within POINTS, e.g. 0.5, and
+                             print the attribute to paste.
+          --samples N        Use the first N samples. Default: all of them.
+          --scale S          Required for uint8 data, refused for float32: each value is divided by S.
+          --plot PATH        Draw per-layer SQNR to PATH (.svg or .png).
+
+        SQNR = 10 log10(sum x^2 / sum (x - x_int8)^2) over all samples, x the FP32 value and x_int8
+        the INT8 value dequantized; per layer against QuantGen's float reference (which matches
+        ONNX Runtime to 1e-4), the output against ONNX Runtime.
+        """;
+
+    public static int Run(IReadOnlyList<string> args, TextWriter stdout, bool terminal)
+    {
+        if (CalibrateOptions.AsksForHelp(args))
+        {
+            stdout.WriteLine(Help);
+            stdout.WriteLine();
+            stdout.WriteLine(ExitCodes.Table);
+            return ExitCodes.Success;
+        }
+
+        var options = EvaluateOptions.Parse(args);
+        CalibrateCommand.RequireFile(options.Model, "model");
+        CalibrateCommand.RequireFile(options.Data, "data file");
+        if (options.Labels != null) CalibrateCommand.RequireFile(options.Labels, "labels file");
+        if (options.Calibration != null) CalibrateCommand.RequireFile(options.Calibration, "calibration file");
+
+        NpyHeader header;
+        using (var reader = OpenData(options))
+            header = reader.Header;
+        if (header.Type == NpyDataType.UInt8 && options.Scale == null)
+            throw CliException.Usage($"{options.Data} holds uint8 data: pass --scale S to turn it into floats (value / S), e.g. --scale 255 for pixels in [0, 1]", "quantgen evaluate --help");
+        if (header.Type == NpyDataType.Float32 && options.Scale != null)
+            throw CliException.Usage($"--scale applies to uint8 data; {options.Data} holds float32, which is used as it is", "quantgen evaluate --help");
+
+        byte[] model = CalibrateCommand.ReadModel(options.Model);
+        var externalData = CalibrateCommand.ExternalData(options.Model);
+        var floatGraph = Prepare(model, options.Model);
+        var input = SingleFloatInput(floatGraph, options.Model);
+        long samples = CheckSamples(options, header, input);
+        int[]? labels = options.Labels == null ? null : ReadLabels(options.Labels, header.SampleCount);
+        string? calibration = ReadCalibration(options, model);
+        CheckKeepFloat(options.KeepFloat, floatGraph);
+
+        var int8 = BuildInt8(model, options, externalData, calibration, options.KeepFloat);
+        using var ort = LoadOnnxRuntime(model, options.Model, input.Shape!);
+        int classes = floatGraph[floatGraph.Outputs[0]].Length;
+
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"evaluating {options.Model} on {samples} samples of {options.Data} ({header.DescribeType()} {header.FormatShape()}){(options.Labels != null ? " with labels " + options.Labels : ", no labels: INT8 against FP32 only")}"));
+        stdout.WriteLine("FP32: ONNX Runtime " + OrtEnv.Instance().GetVersionString() + "; INT8: " + int8.Description
+            + (calibration == null ? $" (no calibration file at {options.CalibrationPath}: calibrate with quantgen calibrate for static INT8)" : ""));
+        if (options.KeepFloat.Count > 0)
+            stdout.WriteLine("kept in float: " + string.Join(", ", options.KeepFloat));
+
+        // The tensors measured per layer: each one INT8 holds in uint8, and each output of an integer kernel (with dynamic
+        // INT8 those return float), by the names they have in the float graph.
+        var producers = new Dictionary<string, Node>(StringComparer.Ordinal);
+        foreach (var node in floatGraph.Nodes)
+            foreach (var o in node.Outputs)
+                if (o.Length > 0) producers[o] = node;
+        var quantizedNodes = new HashSet<string>(int8.Report.QuantizedNodes, StringComparer.Ordinal);
+        var tracked = int8.Report.QuantizedTensors.Keys
+            .Concat(floatGraph.Nodes.Where(n => quantizedNodes.Contains(n.Name)).SelectMany(n => n.Outputs))
+            .Where(n => floatGraph.Find(n) is { Type: DataType.Float } v && !v.IsConstant)
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+        var layers = tracked.ToDictionary(t => t, _ => new SqnrAccumulator(), StringComparer.Ordinal);
+        var output = new SqnrAccumulator();
+
+        var fp32Top1 = new int[samples];
+        long fp32Correct = 0, int8Correct = 0, agree = 0;
+        var progress = new ProgressReporter(stdout, terminal, samples, "evaluating", "samples");
+        long i = 0;
+        foreach (var sample in ReadSamples(options, samples))
+        {
+            float[] reference = ort.Run(sample);
+            var floatValues = ReferenceExecutor.Run(floatGraph, new[] { Tensor.FromFloats(input.Shape!, sample) });
+            var int8Values = RunInt8(int8, sample, options.Model, i);
+            float[] quantized = int8.Outputs(int8Values);
+            if (quantized.Length != reference.Length)
+                throw new CliException(ExitCodes.ModelError, $"{options.Model}: ONNX Runtime returns {reference.Length} output values, QuantGen {quantized.Length}");
+            output.Add(reference, quantized);
+            foreach (var (name, accumulator) in layers)
+            {
+                if (int8.ValueOf(int8Values, name) is { } q && floatValues[name].Floats is { } f && f.Length == q.Length)
+                    accumulator.Add(f, q);
+            }
+
+            int a = Top1.ArgMax(reference, classes), b = Top1.ArgMax(quantized, classes);
+            fp32Top1[i] = a;
+            if (a == b) agree++;
+            if (labels != null)
+            {
+                if (a == labels[i]) fp32Correct++;
+                if (b == labels[i]) int8Correct++;
+            }
+            i++;
+            progress.Report(i);
+        }
+
+        var rows = tracked.Select(t => Row(t, layers[t], producers, quantizedNodes))
+            .OrderBy(r => r.Sqnr).ThenBy(r => r.Tensor, StringComparer.Ordinal).ToList();
+        double drop = labels != null ? Top1.Percent(fp32Correct - int8Correct, samples) : 100 - Top1.Percent(agree, samples);
+        WriteSummary(stdout, samples, labels != null, fp32Correct, int8Correct, agree, output, drop);
+        WriteLayers(stdout, rows, int8.Report.FloatNodes);
+
+        if (options.Plot != null)
+        {
+            try
+            {
+                SqnrPlot.Write(options.Plot, $"{Path.GetFileName(options.Model)}: per-layer SQNR over {samples} samples", rows);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new CliException(ExitCodes.Unexpected, $"cannot write {options.Plot}: {e.Message}");
+            }
+            stdout.WriteLine($"wrote {options.Plot}");
+        }
+
+        if (options.Budget is double budget)
+            Search(stdout, terminal, options, model, externalData, calibration, rows, labels, fp32Top1, samples, classes, budget, drop);
+        return ExitCodes.Success;
+    }
+
+    private static LayerError Row(string tensor, SqnrAccumulator errors, Dictionary<string, Node> producers, HashSet<string> quantizedNodes) =>
+        producers.TryGetValue(tensor, out var node)
+            ? new LayerError(tensor, node.Name, node.OpType, quantizedNodes.Contains(node.Name), errors.Sqnr, errors.Elements)
+            : new LayerError(tensor, null, "input", false, errors.Sqnr, errors.Elements);
+
+    private static void WriteSummary(TextWriter stdout, long samples, bool labelled, long fp32Correct, long int8Correct, long agree, SqnrAccumulator output, double drop)
+    {
+        var c = CultureInfo.InvariantCulture;
+        stdout.WriteLine();
+        if (labelled)
+        {
+            stdout.WriteLine(string.Format(c, "top-1 FP32 (ONNX Runtime)  {0,7:0.00}%  ({1}/{2})", Top1.Percent(fp32Correct, samples), fp32Correct, samples));
+            stdout.WriteLine(string.Format(c, "top-1 INT8 (QuantGen)      {0,7:0.00}%  ({1}/{2}), drop {3:0.00} points", Top1.Percent(int8Correct, samples), int8Correct, samples, drop));
+        }
+        stdout.WriteLine(string.Format(c, "top-1 agreement            {0,7:0.00}%  ({1}/{2})", Top1.Percent(agree, samples), agree, samples));
+        stdout.WriteLine("output SQNR                " + FormatDb(output.Sqnr, 7) + " dB");
+    }
+
+    private static void WriteLayers(TextWriter stdout, IReadOnlyList<LayerError> rows, IReadOnlyList<(string Node, string OpType, string Reason)> floatNodes)
+    {
+        stdout.WriteLine();
+        stdout.WriteLine($"per-layer SQNR, INT8 dequantized vs FP32, worst first ({rows.Count} quantized tensors):");
+        stdout.WriteLine("  SQNR dB  tensor  <-  node (op)");
+        foreach (var r in rows)
+            stdout.WriteLine($"  {FormatDb(r.Sqnr, 7)}  {r.Tensor}  <-  {(r.Node == null ? "graph input" : $"{r.Node} ({r.OpType}{(r.Quantized ? "" : ", float")})")}");
+        if (floatNodes.Count > 0)
+        {
+            stdout.WriteLine($"nodes in float ({floatNodes.Count}):");
+            foreach (var f in floatNodes)
+                stdout.WriteLine($"  {f.Node} ({f.OpType}): {f.Reason}");
+        }
+    }
+
+    private static string FormatDb(double db, int width) =>
+        (double.IsPositiveInfinity(db) ? "exact" : double.IsNegativeInfinity(db) ? "-inf" : db.ToString("0.0", CultureInfo.InvariantCulture)).PadLeft(width);
+
+    /// <summary>The KeepFloat search: candidates are the integer nodes, lowest output SQNR first.</summary>
+    private static void Search(TextWriter stdout, bool terminal, EvaluateOptions options, byte[] model, Func<string, byte[]?> externalData,
+        string? calibration, IReadOnlyList<LayerError> rows, int[]? labels, int[] fp32Top1, long samples, int classes, double budget, double drop)
+    {
+        var c = CultureInfo.InvariantCulture;
+        string measure = labels != null ? "top-1 drop vs FP32" : "top-1 disagreement with FP32";
+        stdout.WriteLine();
+        stdout.WriteLine(string.Format(c, "KeepFloat search: budget {0:0.##} points of {1}; now {2:0.00}", budget, measure, drop));
+        var candidates = rows.Where(r => r.Quantized && r.Node != null).Select(r => r.Node!).Distinct(StringComparer.Ordinal).ToList();
+
+        var result = KeepFloatSearch.Run(candidates, budget, drop,
+            added =>
+            {
+                var keep = options.KeepFloat.Concat(added).ToList();
+                var int8 = BuildInt8(model, options, externalData, calibration, keep);
+                var progress = terminal ? new ProgressReporter(stdout, true, samples, "  measuring", "samples") : null;
+                long hits = 0, i = 0;
+                foreach (var sample in ReadSamples(options, samples))
+                {
+                    float[] quantized = int8.Outputs(RunInt8(int8, sample, options.Model, i));
+                    int top = Top1.ArgMax(quantized, classes);
+                    if (labels != null ? top == labels[i] : top == fp32Top1[i]) hits++;
+                    i++;
+                    progress?.Report(i);
+                }
+                if (labels == null) return 100 - Top1.Percent(hits, samples);
+                long fp32Hits = 0;
+                for (long j = 0; j < samples; j++)
+                    if (fp32Top1[j] == labels[j]) fp32Hits++;
+                return Top1.Percent(fp32Hits - hits, samples);
+            },
+            step => stdout.WriteLine(string.Format(c, "  {0,-50} {1,6:0.00}", step.Action, step.Drop)));
+
+        if (result.Added.Count == 0 && result.WithinBudget)
+        {
+            stdout.WriteLine(string.Format(c, "within budget already: no node needs to stay float ({0:0.00} <= {1:0.##})", result.Drop, budget));
+            return;
+        }
+        if (!result.WithinBudget)
+        {
+            stdout.WriteLine(string.Format(c, "no KeepFloat set reaches the budget: with every integer node in float the {0} is still {1:0.00} points (FP32 in QuantGen's reference against ONNX Runtime, or the samples are too few)", measure, result.Drop));
+            return;
+        }
+        var keepAll = options.KeepFloat.Concat(result.Added).ToList();
+        stdout.WriteLine(string.Format(c, "KeepFloat {0} node{1} brings the {2} to {3:0.00} points (<= {4:0.##}):",
+            result.Added.Count, result.Added.Count == 1 ? "" : "s", measure, result.Drop, budget));
+        stdout.WriteLine("  " + Attribute(options, keepAll));
+    }
+
+    /// <summary>The attribute to paste: the model by file name (the build accepts a unique file-name match), the calibration when not the default.</summary>
+    internal static string Attribute(EvaluateOptions options, IReadOnlyList<string> keepFloat)
+    {
+        string text = $"[QuantGen.OnnxModel({Literal(Path.GetFileName(options.Model))}";
+        if (options.Calibration != null && Path.GetFullPath(options.Calibration) != Path.GetFullPath(CalibrationFile.DefaultPathFor(options.Model)))
+            text += ", Calibration = " + Literal(Path.GetFileName(options.Calibration));
+        return text + ", KeepFloat = new[] { " + string.Join(", ", keepFloat.Select(Literal)) + " })]";
+    }
+
+    private static string Literal(string s) => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+
+    private static QuantizedModel BuildInt8(byte[] model, EvaluateOptions options, Func<string, byte[]?> externalData, string? calibration, IReadOnlyList<string> keepFloat)
+    {
+        try
+        {
+            return QuantizedModel.Build(model, options.Model, externalData, calibration, options.CalibrationPath, keepFloat);
+        }
+        catch (ModelCompileException e)
+        {
+            throw CalibrateCommand.ModelFailure($"{options.Model}: QuantGen cannot compile this model to INT8", e.Diagnostics);
+        }
+    }
+
+    private static Dictionary<string, Tensor> RunInt8(QuantizedModel int8, float[] sample, string modelPath, long index)
+    {
+        try
+        {
+            return int8.Run(sample);
+        }
+        catch (ModelCompileException e)
+        {
+            throw CalibrateCommand.ModelFailure($"{modelPath}: QuantGen's INT8 reference fails on sample {index + 1}", e.Diagnostics);
+        }
+    }
+
+    private static OnnxRuntimeModel LoadOnnxRuntime(byte[] model, string path, int[] inputShape)
+    {
+        try
+        {
+            return new OnnxRuntimeModel(model, inputShape);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new CliException(ExitCodes.ModelError, $"{path}: ONNX Runtime cannot load the model (the FP32 reference): {e.Message}");
+        }
+    }
+
+    /// <summary>The samples, one at a time, in one reused buffer (a pass holds one sample whatever the file's size).</summary>
+    private static IEnumerable<float[]> ReadSamples(EvaluateOptions options, long count)
+    {
+        using var reader = OpenData(options);
+        var sample = new float[reader.SampleLength];
+        for (long i = 0; i < count; i++)
+        {
+            try
+            {
+                if (!reader.ReadSample(sample))
+                    throw new NpyFormatException($"the file ends after {i} samples");
+            }
+            catch (NpyFormatException e)
+            {
+                throw new CliException(ExitCodes.BadData, $"{options.Data}: {e.Message}");
+            }
+            catch (IOException e)
+            {
+                throw new CliException(ExitCodes.FileNotFound, $"{options.Data}: cannot read the data file: {e.Message}");
+            }
+            yield return sample;
+        }
+    }
+
+    private static NpyReader OpenData(EvaluateOptions options)
+    {
+        try
+        {
+            return NpyReader.Open(options.Data, options.Scale ?? 1f);
+        }
+        catch (NpyFormatException e)
+        {
+            throw new CliException(ExitCodes.BadData, $"{options.Data}: {e.Message}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException(ExitCodes.FileNotFound, $"cannot read the data file {options.Data}: {e.Message}");
+        }
+    }
+
+    private static int[] ReadLabels(string path, long samples)
+    {
+        int[] labels;
+        try
+        {
+            labels = NpyLabels.Read(path);
+        }
+        catch (NpyFormatException e)
+        {
+            throw new CliException(ExitCodes.BadData, $"{path}: {e.Message}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException(ExitCodes.FileNotFound, $"cannot read the labels file {path}: {e.Message}");
+        }
+        if (labels.Length != samples)
+            throw new CliException(ExitCodes.BadData, string.Create(CultureInfo.InvariantCulture,
+                $"{path} holds {labels.Length} labels for {samples} samples: the data and its labels must have one entry per sample"));
+        return labels;
+    }
+
+    /// <summary>The calibration file's text, checked against the model; null when there is none (dynamic INT8).</summary>
+    private static string? ReadCalibration(EvaluateOptions options, byte[] model)
+    {
+        string path = options.CalibrationPath;
+        if (options.Calibration == null && !File.Exists(path)) return null;
+        string json;
+        try
+        {
+            json = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException(ExitCodes.FileNotFound, $"cannot read the calibration file {path}: {e.Message}");
+        }
+        if (!CalibrationFile.TryRead(json, out var file, out var error))
+            throw new CliException(ExitCodes.BadCalibration, $"{path}: not a usable calibration file: {error!.Message}");
+        string sha = ModelHash.Sha256Hex(model);
+        if (!file!.Matches(sha))
+            throw new CliException(ExitCodes.BadCalibration,
+                $"{path} was computed for another model ({file.ModelName}, SHA-256 {ModelHash.Short(file.ModelSha256)}), not {options.Model} ({ModelHash.Short(sha)}): run quantgen calibrate {options.Model} again, or pass the right --calibration");
+        return json;
+    }
+
+    /// <summary>KeepFloat names are checked here, with suggestions, as the build would (QG diagnostics are for builds).</summary>
+    private static void CheckKeepFloat(IReadOnlyList<string> names, Graph graph)
+    {
+        foreach (string name in names)
+        {
+            if (graph.OriginalNodeNames.Contains(name)) continue;
+            var close = NameSuggestions.Closest(name, graph.OriginalNodeNames);
+            throw CliException.Usage($"--keep-float: the model has no node '{name}'"
+                + (close.Count > 0 ? " (did you mean " + string.Join(", ", close.Select(n => "'" + n + "'")) + "?)" : "; quantgen inspect lists the node names"),
+                "quantgen evaluate --help");
+        }
+    }
+
+    private static Graph Prepare(byte[] model, string path)
+    {
+        try
+        {
+            return ModelCompiler.Prepare(model, path, CalibrateCommand.ExternalData(path));
+        }
+        catch (ModelCompileException e)
+        {
+            throw CalibrateCommand.ModelFailure($"{path}: QuantGen cannot compile this model", e.Diagnostics);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new CliException(ExitCodes.ModelError, $"{path}: the model does not load: {e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    private static Value SingleFloatInput(Graph graph, string path)
+    {
+        if (graph.Inputs.Count != 1 || graph[graph.Inputs[0]].Type != DataType.Float)
+            throw new CliException(ExitCodes.ModelError,
+                $"{path}: evaluate feeds one float input from one .npy file; this model has {graph.Inputs.Count} inputs ({string.Join(", ", graph.Inputs.Select(n => graph[n].ToString()))})");
+        var input = graph[graph.Inputs[0]];
+        if (input.Shape == null || input.Shape.Any(d => d <= 0))
+            throw new CliException(ExitCodes.ModelError, $"{path}: the shape of input '{input.Name}' is not known after shape inference");
+        if (graph.Outputs.Count == 0 || graph[graph.Outputs[0]].Type != DataType.Float)
+            throw new CliException(ExitCodes.ModelError, $"{path}: evaluate needs a float first output (class scores)");
+        return input;
+    }
+
+    private static long CheckSamples(EvaluateOptions options, NpyHeader header, Value input)
+    {
+        string expected = "(N, " + string.Join(", ", input.Shape!.Skip(input.Shape!.Length > 1 && input.Shape[0] == 1 ? 1 : 0)) + ")";
+        if (header.SampleLength != input.Length)
+            throw new CliException(ExitCodes.BadData, string.Create(CultureInfo.InvariantCulture,
+                $"{options.Data}: each sample of {header.FormatShape()} holds {header.SampleLength} values, but the model's input '{input.Name}' ({Shapes.Format(input.Shape!)}) needs {input.Length}: save the array with shape {expected}, first axis = sample"));
+        if (header.SampleCount == 0)
+            throw new CliException(ExitCodes.BadData, $"{options.Data}: the array {header.FormatShape()} holds no samples");
+        if (options.Samples is long wanted && wanted > header.SampleCount)
+            throw new CliException(ExitCodes.BadData, string.Create(CultureInfo.InvariantCulture,
+                $"--samples {wanted}, but {options.Data} holds only {header.SampleCount} samples"));
+        return options.Samples ?? header.SampleCount;
+    }
+}
