@@ -94,7 +94,7 @@ internal static class EvaluateCommand
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"evaluating {options.Model} on {samples} samples of {options.Data} ({header.DescribeType()} {header.FormatShape()}){(options.Labels != null ? " with labels " + options.Labels : ", no labels: INT8 against FP32 only")}"));
         stdout.WriteLine("FP32: ONNX Runtime " + OrtEnv.Instance().GetVersionString() + "; INT8: " + int8.Description
-            + (calibration == null ? $" (no calibration file at {options.CalibrationPath}: calibrate with quantgen calibrate for static INT8)" : ""));
+            + (calibration == null ? $"; as the build without {options.CalibrationPath} (QG0021): quantgen calibrate writes it, for static INT8" : ""));
         if (options.KeepFloat.Count > 0)
             stdout.WriteLine("kept in float: " + string.Join(", ", options.KeepFloat));
 
@@ -144,7 +144,8 @@ internal static class EvaluateCommand
             progress.Report(i);
         }
 
-        var rows = tracked.Select(t => Row(t, layers[t], producers, quantizedNodes))
+        var floatNodes = new HashSet<string>(int8.Report.FloatNodes.Select(f => f.Node), StringComparer.Ordinal);
+        var rows = tracked.Select(t => Row(t, layers[t], producers, quantizedNodes, floatNodes, calibration == null))
             .OrderBy(r => r.Sqnr).ThenBy(r => r.Tensor, StringComparer.Ordinal).ToList();
         double drop = labels != null ? Top1.Percent(fp32Correct - int8Correct, samples) : 100 - Top1.Percent(agree, samples);
         WriteSummary(stdout, samples, labels != null, fp32Correct, int8Correct, agree, output, drop);
@@ -168,10 +169,17 @@ internal static class EvaluateCommand
         return ExitCodes.Success;
     }
 
-    private static LayerError Row(string tensor, SqnrAccumulator errors, Dictionary<string, Node> producers, HashSet<string> quantizedNodes) =>
-        producers.TryGetValue(tensor, out var node)
-            ? new LayerError(tensor, node.Name, node.OpType, quantizedNodes.Contains(node.Name), errors.Sqnr, errors.Elements)
-            : new LayerError(tensor, null, "input", false, errors.Sqnr, errors.Elements);
+    private static LayerError Row(string tensor, SqnrAccumulator errors, Dictionary<string, Node> producers, HashSet<string> quantizedNodes, HashSet<string> floatNodes, bool dynamic)
+    {
+        if (!producers.TryGetValue(tensor, out var node))
+            return new LayerError(tensor, null, "input", "graph input, quantized", false, errors.Sqnr, errors.Elements);
+        // MaxPool and views carry their input's uint8 values and grid: not integer kernels, but not float either.
+        string how = quantizedNodes.Contains(node.Name) ? "integer kernel"
+            : floatNodes.Contains(node.Name) ? "float, quantized after"
+            : dynamic ? "float, quantized on each call"
+            : "passes uint8 through";
+        return new LayerError(tensor, node.Name, node.OpType, how, quantizedNodes.Contains(node.Name), errors.Sqnr, errors.Elements);
+    }
 
     private static void WriteSummary(TextWriter stdout, long samples, bool labelled, long fp32Correct, long int8Correct, long agree, SqnrAccumulator output, double drop)
     {
@@ -192,7 +200,7 @@ internal static class EvaluateCommand
         stdout.WriteLine($"per-layer SQNR, INT8 dequantized vs FP32, worst first ({rows.Count} quantized tensors):");
         stdout.WriteLine("  SQNR dB  tensor  <-  node (op)");
         foreach (var r in rows)
-            stdout.WriteLine($"  {FormatDb(r.Sqnr, 7)}  {r.Tensor}  <-  {(r.Node == null ? "graph input" : $"{r.Node} ({r.OpType}{(r.Quantized ? "" : ", float")})")}");
+            stdout.WriteLine($"  {FormatDb(r.Sqnr, 7)}  {r.Tensor}  <-  {(r.Node == null ? "graph input" : $"{r.Node} ({r.OpType}, {r.How})")}");
         if (floatNodes.Count > 0)
         {
             stdout.WriteLine($"nodes in float ({floatNodes.Count}):");

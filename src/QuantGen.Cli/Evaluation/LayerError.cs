@@ -7,5 +7,6 @@ namespace QuantGen.Cli.Evaluation;
 /// <param name="Tensor">The ONNX tensor name.</param>
 /// <param name="Node">The ONNX node that produces it (what KeepFloat takes); null for a graph input.</param>
 /// <param name="OpType">The node's operator; "input" for a graph input.</param>
+/// <param name="How">How INT8 computes it: "integer kernel", "passes uint8 through" (MaxPool, views), "float, quantized after".</param>
 /// <param name="Quantized">Whether <paramref name="Node"/> runs as an integer kernel (so keeping it float can help).</param>
-internal sealed record LayerError(string Tensor, string? Node, string OpType, bool Quantized, double Sqnr, long Elements);
+internal sealed record LayerError(string Tensor, string? Node, string OpType, string How, bool Quantized, double Sqnr, long Elements);

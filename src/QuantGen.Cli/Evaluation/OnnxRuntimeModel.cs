@@ -20,7 +20,7 @@ internal sealed class OnnxRuntimeModel : IDisposable
     /// <exception cref="OnnxRuntimeException">ONNX Runtime cannot load the model.</exception>
     public OnnxRuntimeModel(byte[] model, int[] inputShape)
     {
-        using var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1 };
+        using var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
         _session = new InferenceSession(model, options);
         _inputName = _session.InputMetadata.Keys.First();
         _inputShape = inputShape.Select(d => (long)d).ToArray();
