@@ -119,7 +119,7 @@ internal static class EvaluateCommand
         long i = 0;
         foreach (var sample in ReadSamples(options, samples))
         {
-            float[] reference = ort.Run(sample);
+            float[] reference = RunOnnxRuntime(ort, sample, options.Model, i);
             var floatValues = ReferenceExecutor.Run(floatGraph, new[] { Tensor.FromFloats(input.Shape!, sample) });
             var int8Values = RunInt8(int8, sample, options.Model, i);
             float[] quantized = int8.Outputs(int8Values);
@@ -305,6 +305,18 @@ internal static class EvaluateCommand
         catch (OnnxRuntimeException e)
         {
             throw new CliException(ExitCodes.ModelError, $"{path}: ONNX Runtime cannot load the model (the FP32 reference): {e.Message}");
+        }
+    }
+
+    private static float[] RunOnnxRuntime(OnnxRuntimeModel ort, float[] sample, string modelPath, long index)
+    {
+        try
+        {
+            return ort.Run(sample);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new CliException(ExitCodes.ModelError, $"{modelPath}: ONNX Runtime fails on sample {index + 1} (the FP32 reference): {e.Message}");
         }
     }
 
