@@ -94,7 +94,7 @@ internal static class EvaluateCommand
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"evaluating {options.Model} on {samples} samples of {options.Data} ({header.DescribeType()} {header.FormatShape()}){(options.Labels != null ? " with labels " + options.Labels : ", no labels: INT8 against FP32 only")}"));
         stdout.WriteLine("FP32: ONNX Runtime " + OrtEnv.Instance().GetVersionString() + "; INT8: " + int8.Description
-            + (calibration == null ? $"; as the build without {options.CalibrationPath} (QG0021): quantgen calibrate writes it, for static INT8" : ""));
+            + (int8.IsDynamic ? $"; as the build without {options.CalibrationPath} (QG0021): quantgen calibrate writes it, for static INT8" : ""));
         if (options.KeepFloat.Count > 0)
             stdout.WriteLine("kept in float: " + string.Join(", ", options.KeepFloat));
 
@@ -145,7 +145,8 @@ internal static class EvaluateCommand
         }
 
         var floatNodes = new HashSet<string>(int8.Report.FloatNodes.Select(f => f.Node), StringComparer.Ordinal);
-        var rows = tracked.Select(t => Row(t, layers[t], producers, quantizedNodes, floatNodes, calibration == null))
+        var folded = new HashSet<string>(int8.Report.FoldedQdqNodes, StringComparer.Ordinal);
+        var rows = tracked.Select(t => Row(t, layers[t], producers, quantizedNodes, floatNodes, folded, int8.IsDynamic))
             .OrderBy(r => r.Sqnr).ThenBy(r => r.Tensor, StringComparer.Ordinal).ToList();
         double drop = labels != null ? Top1.Percent(fp32Correct - int8Correct, samples) : 100 - Top1.Percent(agree, samples);
         WriteSummary(stdout, samples, labels != null, fp32Correct, int8Correct, agree, output, drop);
@@ -169,13 +170,14 @@ internal static class EvaluateCommand
         return ExitCodes.Success;
     }
 
-    private static LayerError Row(string tensor, SqnrAccumulator errors, Dictionary<string, Node> producers, HashSet<string> quantizedNodes, HashSet<string> floatNodes, bool dynamic)
+    private static LayerError Row(string tensor, SqnrAccumulator errors, Dictionary<string, Node> producers, HashSet<string> quantizedNodes, HashSet<string> floatNodes, HashSet<string> foldedQdq, bool dynamic)
     {
         if (!producers.TryGetValue(tensor, out var node))
             return new LayerError(tensor, null, "input", "graph input, quantized", false, errors.Sqnr, errors.Elements);
         // MaxPool and views carry their input's uint8 values and grid: not integer kernels, but not float either.
         string how = quantizedNodes.Contains(node.Name) ? "integer kernel"
             : floatNodes.Contains(node.Name) ? "float, quantized after"
+            : foldedQdq.Contains(node.Name) ? "the model's QuantizeLinear/DequantizeLinear, folded"
             : dynamic ? "float, quantized on each call"
             : "passes uint8 through";
         return new LayerError(tensor, node.Name, node.OpType, how, quantizedNodes.Contains(node.Name), errors.Sqnr, errors.Elements);
@@ -191,7 +193,7 @@ internal static class EvaluateCommand
             stdout.WriteLine(string.Format(c, "top-1 INT8 (QuantGen)      {0,7:0.00}%  ({1}/{2}), drop {3:0.00} points", Top1.Percent(int8Correct, samples), int8Correct, samples, drop));
         }
         stdout.WriteLine(string.Format(c, "top-1 agreement            {0,7:0.00}%  ({1}/{2})", Top1.Percent(agree, samples), agree, samples));
-        stdout.WriteLine("output SQNR                " + FormatDb(output.Sqnr, 7) + " dB");
+        stdout.WriteLine("output SQNR                " + FormatDb(output.Sqnr, 7) + (double.IsFinite(output.Sqnr) ? " dB" : ""));
     }
 
     private static void WriteLayers(TextWriter stdout, IReadOnlyList<LayerError> rows, IReadOnlyList<(string Node, string OpType, string Reason)> floatNodes)

@@ -6,7 +6,10 @@ namespace QuantGen.Cli.Evaluation;
 
 /// <summary>
 /// The FP32 reference: the unmodified model in ONNX Runtime (CPU), one sample at a time. One intra-op thread, because
-/// the INT8 side runs on one thread too and a shared machine should not be taken over by a measurement tool.
+/// the INT8 side runs on one thread too and a shared machine should not be taken over by a measurement tool. Graph
+/// optimizations are off: at its default level ONNX Runtime fuses a QDQ model's QuantizeLinear/DequantizeLinear pairs
+/// into integer operators, and the reference would no longer be the model's float semantics (seen on fashion_qat: its
+/// "FP32" logits then equal QuantGen's INT8 ones bit for bit).
 /// </summary>
 internal sealed class OnnxRuntimeModel : IDisposable
 {
@@ -20,7 +23,13 @@ internal sealed class OnnxRuntimeModel : IDisposable
     /// <exception cref="OnnxRuntimeException">ONNX Runtime cannot load the model.</exception>
     public OnnxRuntimeModel(byte[] model, int[] inputShape)
     {
-        using var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
+        using var options = new SessionOptions
+        {
+            IntraOpNumThreads = 1,
+            InterOpNumThreads = 1,
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL,
+        };
         _session = new InferenceSession(model, options);
         _inputName = _session.InputMetadata.Keys.First();
         _inputShape = inputShape.Select(d => (long)d).ToArray();

@@ -19,11 +19,12 @@ internal sealed class QuantizedModel
 {
     private readonly int[] _inputShape;
 
-    private QuantizedModel(Graph graph, QuantizationReport report, string description)
+    private QuantizedModel(Graph graph, QuantizationReport report, string description, bool dynamic)
     {
         Graph = graph;
         Report = report;
         Description = description;
+        IsDynamic = dynamic;
         _inputShape = graph[graph.Inputs[0]].Shape!;
     }
 
@@ -33,6 +34,9 @@ internal sealed class QuantizedModel
 
     /// <summary>How activations are quantized ("static, calibrated by minmax over 512 samples (...)", "dynamic ...").</summary>
     public string Description { get; }
+
+    /// <summary>Whether activations are quantized on each call (no calibration, and no Q/DQ scales in the model).</summary>
+    public bool IsDynamic { get; }
 
     /// <param name="calibrationJson">The calibration file's text, or null for dynamic INT8 (what the build does without one).</param>
     /// <exception cref="ModelCompileException">The model does not compile, or a KeepFloat name is not a node of it.</exception>
@@ -50,7 +54,7 @@ internal sealed class QuantizedModel
         var diagnostics = new List<ModelDiagnostic>();
         var setup = QuantizationSetup.Resolve(graph, model, options, diagnostics);
         var report = ModelCompiler.Quantize(graph, options with { CalibrationRanges = setup.Ranges, KeepFloat = setup.KeepFloat.ToList() });
-        return new QuantizedModel(graph, report, setup.Description);
+        return new QuantizedModel(graph, report, setup.Description, setup.Ranges == null);
     }
 
     /// <summary>Runs one sample; every value of the INT8 graph by name.</summary>
