@@ -146,7 +146,7 @@ internal static class EvaluateCommand
 
         var floatNodes = new HashSet<string>(int8.Report.FloatNodes.Select(f => f.Node), StringComparer.Ordinal);
         var folded = new HashSet<string>(int8.Report.FoldedQdqNodes, StringComparer.Ordinal);
-        var rows = tracked.Select(t => Row(t, layers[t], producers, quantizedNodes, floatNodes, folded, int8.IsDynamic))
+        var rows = tracked.Select(t => Row(t, layers, floatGraph, producers, quantizedNodes, floatNodes, folded, int8.IsDynamic))
             .OrderBy(r => r.Sqnr).ThenBy(r => r.Tensor, StringComparer.Ordinal).ToList();
         double drop = labels != null ? Top1.Percent(fp32Correct - int8Correct, samples) : 100 - Top1.Percent(agree, samples);
         WriteSummary(stdout, samples, labels != null, fp32Correct, int8Correct, agree, output, drop);
@@ -170,8 +170,10 @@ internal static class EvaluateCommand
         return ExitCodes.Success;
     }
 
-    private static LayerError Row(string tensor, SqnrAccumulator errors, Dictionary<string, Node> producers, HashSet<string> quantizedNodes, HashSet<string> floatNodes, HashSet<string> foldedQdq, bool dynamic)
+    private static LayerError Row(string tensor, Dictionary<string, SqnrAccumulator> layers, Graph floatGraph, Dictionary<string, Node> producers,
+        HashSet<string> quantizedNodes, HashSet<string> floatNodes, HashSet<string> foldedQdq, bool dynamic)
     {
+        var errors = layers[tensor];
         if (!producers.TryGetValue(tensor, out var node))
             return new LayerError(tensor, null, "input", "graph input, quantized", false, errors.Sqnr, errors.Elements);
         // MaxPool and views carry their input's uint8 values and grid: not integer kernels, but not float either.
@@ -180,7 +182,12 @@ internal static class EvaluateCommand
             : foldedQdq.Contains(node.Name) ? "the model's QuantizeLinear/DequantizeLinear, folded"
             : dynamic ? "float, quantized on each call"
             : "passes uint8 through";
-        return new LayerError(tensor, node.Name, node.OpType, how, quantizedNodes.Contains(node.Name), errors.Sqnr, errors.Elements);
+        // The worst measured runtime input: the error the node inherits (weights are constants, quantized per channel inside it).
+        double? input = node.Inputs
+            .Where(n => n.Length > 0 && floatGraph.Find(n) is { IsConstant: false } && layers.ContainsKey(n))
+            .Select(n => (double?)layers[n].Sqnr)
+            .Min();
+        return new LayerError(tensor, node.Name, node.OpType, how, quantizedNodes.Contains(node.Name), errors.Sqnr, errors.Elements, input);
     }
 
     private static void WriteSummary(TextWriter stdout, long samples, bool labelled, long fp32Correct, long int8Correct, long agree, SqnrAccumulator output, double drop)
@@ -200,9 +207,10 @@ internal static class EvaluateCommand
     {
         stdout.WriteLine();
         stdout.WriteLine($"per-layer SQNR, INT8 dequantized vs FP32, worst first ({rows.Count} quantized tensors):");
-        stdout.WriteLine("  SQNR dB  tensor  <-  node (op)");
+        stdout.WriteLine("  (own: the SQNR the node would have with exact inputs, from the noise it adds to what it inherits; - adds none)");
+        stdout.WriteLine("  SQNR dB   own dB  tensor  <-  node (op)");
         foreach (var r in rows)
-            stdout.WriteLine($"  {FormatDb(r.Sqnr, 7)}  {r.Tensor}  <-  {(r.Node == null ? "graph input" : $"{r.Node} ({r.OpType}, {r.How})")}");
+            stdout.WriteLine($"  {FormatDb(r.Sqnr, 7)}  {(double.IsPositiveInfinity(r.OwnSqnr) ? "-" : FormatDb(r.OwnSqnr, 0)),7}  {r.Tensor}  <-  {(r.Node == null ? "graph input" : $"{r.Node} ({r.OpType}, {r.How})")}");
         if (floatNodes.Count > 0)
         {
             stdout.WriteLine($"nodes in float ({floatNodes.Count}):");
@@ -214,7 +222,10 @@ internal static class EvaluateCommand
     private static string FormatDb(double db, int width) =>
         (double.IsPositiveInfinity(db) ? "exact" : double.IsNegativeInfinity(db) ? "-inf" : db.ToString("0.0", CultureInfo.InvariantCulture)).PadLeft(width);
 
-    /// <summary>The KeepFloat search: candidates are the integer nodes, lowest output SQNR first.</summary>
+    /// <summary>
+    /// The KeepFloat search: candidates are the integer nodes, the one that adds the most noise first (lowest own SQNR),
+    /// then the lowest output SQNR.
+    /// </summary>
     private static void Search(TextWriter stdout, bool terminal, EvaluateOptions options, byte[] model, Func<string, byte[]?> externalData,
         string? calibration, IReadOnlyList<LayerError> rows, int[]? labels, int[] fp32Top1, long samples, int classes, double budget, double drop)
     {
@@ -222,7 +233,9 @@ internal static class EvaluateCommand
         string measure = labels != null ? "top-1 drop vs FP32" : "top-1 disagreement with FP32";
         stdout.WriteLine();
         stdout.WriteLine(string.Format(c, "KeepFloat search: budget {0:0.##} points of {1}; now {2:0.00}", budget, measure, drop));
-        var candidates = rows.Where(r => r.Quantized && r.Node != null).Select(r => r.Node!).Distinct(StringComparer.Ordinal).ToList();
+        var candidates = rows.Where(r => r.Quantized && r.Node != null)
+            .OrderBy(r => r.OwnSqnr).ThenBy(r => r.Sqnr)
+            .Select(r => r.Node!).Distinct(StringComparer.Ordinal).ToList();
 
         var result = KeepFloatSearch.Run(candidates, budget, drop,
             added =>

@@ -56,19 +56,20 @@ public sealed class EvaluateCommandTests : IClassFixture<EvaluateFixture>
         return (int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture));
     }
 
-    /// <summary>The per-layer rows: (SQNR, tensor, node description), in printed order.</summary>
-    private static List<(double Sqnr, string Tensor, string Node)> Layers(string output)
+    /// <summary>The per-layer rows: (SQNR, own SQNR, tensor, node description), in printed order.</summary>
+    private static List<(double Sqnr, double Own, string Tensor, string Node)> Layers(string output)
     {
-        var rows = new List<(double, string, string)>();
+        var rows = new List<(double, double, string, string)>();
         bool inTable = false;
         foreach (string line in output.Split('\n'))
         {
             if (line.StartsWith("  SQNR dB", StringComparison.Ordinal)) { inTable = true; continue; }
             if (!inTable) continue;
-            var m = Regex.Match(line, @"^\s+(\S+)  (.+?)  <-  (.+)$");
+            var m = Regex.Match(line, @"^\s+(\S+)\s+(\S+)  (.+?)  <-  (.+)$");
             if (!m.Success) break;
             double sqnr = m.Groups[1].Value == "exact" ? double.PositiveInfinity : double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
-            rows.Add((sqnr, m.Groups[2].Value, m.Groups[3].Value));
+            double own = m.Groups[2].Value == "-" ? double.PositiveInfinity : double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
+            rows.Add((sqnr, own, m.Groups[3].Value, m.Groups[4].Value));
         }
         return rows;
     }
@@ -114,6 +115,9 @@ public sealed class EvaluateCommandTests : IClassFixture<EvaluateFixture>
         Assert.Equal(layers.Select(l => l.Sqnr).OrderBy(s => s), layers.Select(l => l.Sqnr));
         Assert.Contains(layers, l => l.Tensor == "logits" && l.Node == "/classifier/classifier.4/Gemm (Gemm, integer kernel)");
         Assert.Contains(layers, l => l.Tensor == "input" && l.Node == "graph input");
+        // A node can add no more noise than its output carries: its own SQNR is never below its output's.
+        Assert.All(layers, l => Assert.True(l.Own >= l.Sqnr - 0.05, $"{l.Tensor}: own {l.Own} < {l.Sqnr}"));
+        Assert.Equal(layers.Single(l => l.Tensor == "input").Sqnr, layers.Single(l => l.Tensor == "input").Own);
 
         // The plot: well-formed SVG with a bar label per layer.
         Assert.Contains("wrote " + plot, result.Out, StringComparison.Ordinal);

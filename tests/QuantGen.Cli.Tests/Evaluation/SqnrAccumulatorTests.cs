@@ -47,3 +47,18 @@ public sealed class SqnrAccumulatorTests
         Assert.InRange(a.Sqnr, 49, 51);
     }
 }
+
+public sealed class LayerErrorTests
+{
+    [Fact]
+    public void Own_sqnr_is_the_noise_added_on_top_of_the_worst_input()
+    {
+        // Input at 30 dB (noise 0.001 of the signal), output at 20 dB (0.01): the node adds 0.009, 20.46 dB.
+        var row = new LayerError("y", "n", "Conv", "integer kernel", true, Sqnr: 20, Elements: 1, InputSqnr: 30);
+        Assert.Equal(0.009, row.AddedNoise, 12);
+        Assert.Equal(-10 * Math.Log10(0.009), row.OwnSqnr, 9);
+        // Without a measured input the node carries all its noise; a node that makes the error no worse adds none.
+        Assert.Equal(20, new LayerError("y", "n", "Conv", "", true, 20, 1).OwnSqnr, 9);
+        Assert.Equal(double.PositiveInfinity, new LayerError("y", "n", "Relu", "", true, 31, 1, 30).OwnSqnr);
+    }
+}
