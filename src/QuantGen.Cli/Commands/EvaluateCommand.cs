@@ -90,6 +90,9 @@ internal static class EvaluateCommand
         var int8 = BuildInt8(model, options, externalData, calibration, options.KeepFloat);
         using var ort = LoadOnnxRuntime(model, options.Model, input.Shape!);
         int classes = floatGraph[floatGraph.Outputs[0]].Length;
+        if (labels != null && labels.Take((int)samples).Select((label, index) => (label, index)).FirstOrDefault(l => l.label >= classes) is { label: > 0 } outOfRange)
+            throw new CliException(ExitCodes.BadData, string.Create(CultureInfo.InvariantCulture,
+                $"{options.Labels}: label {outOfRange.index + 1} is {outOfRange.label}, but the model's first output '{floatGraph.Outputs[0]}' scores {classes} classes (0 to {classes - 1})"));
 
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"evaluating {options.Model} on {samples} samples of {options.Data} ({header.DescribeType()} {header.FormatShape()}){(options.Labels != null ? " with labels " + options.Labels : ", no labels: INT8 against FP32 only")}"));

@@ -212,6 +212,7 @@ public sealed class EvaluateCommandTests : IClassFixture<EvaluateFixture>
         string floats = _f.Folder.Write("floats.npy", NpyWriter.Float32(new long[] { 4, 784 }, Enumerable.Repeat(0.5f, 4 * 784)));
         string wrongShape = _f.Folder.Write("wide.npy", NpyWriter.UInt8(new long[] { 4, 28, 29 }, new byte[4 * 28 * 29]));
         string fewLabels = _f.Folder.Write("few.npy", NpyWriter.Bytes("<i8", new long[] { 3 }, new byte[24]));
+        string bigLabels = _f.Folder.Write("big.npy", NpyWriter.Bytes("|u1", new long[] { 1000 }, Enumerable.Repeat((byte)3, 999).Append((byte)10).ToArray()));
         string floatLabels = _f.Folder.Write("flabels.npy", NpyWriter.Float32(new long[] { 1000 }, new float[1000]));
         string notAModel = _f.Folder.Write("garbage.onnx", Enumerable.Range(0, 300).Select(i => (byte)(i * 37)).ToArray());
         string otherCalibration = _f.Folder.Write("other.calib.json", System.Text.Encoding.UTF8.GetBytes(
@@ -230,6 +231,7 @@ public sealed class EvaluateCommandTests : IClassFixture<EvaluateFixture>
             (new[] { "evaluate", _f.Model, "--data", _f.Pixels, "--scale", "255", "--samples", "1001" }, ExitCodes.BadData, "holds only 1000 samples"),
             (new[] { "evaluate", _f.Model, "--data", _f.Pixels, "--scale", "255", "--labels", fewLabels }, ExitCodes.BadData, "holds 3 labels for 1000 samples"),
             (new[] { "evaluate", _f.Model, "--data", _f.Pixels, "--scale", "255", "--labels", floatLabels }, ExitCodes.BadData, "labels are class indices"),
+            (new[] { "evaluate", _f.Model, "--data", _f.Pixels, "--scale", "255", "--labels", bigLabels }, ExitCodes.BadData, "label 1000 is 10, but the model's first output 'logits' scores 10 classes (0 to 9)"),
             (new[] { "evaluate", _f.Model, "--data", _f.LabelFile }, ExitCodes.BadData, "quantgen reads float32 ('<f4') or uint8"),
             (new[] { "evaluate", notAModel, "--data", _f.Pixels, "--scale", "255" }, ExitCodes.ModelError, notAModel),
             (new[] { "evaluate", _f.Model, "--data", _f.Pixels, "--scale", "255", "--calibration", otherCalibration }, ExitCodes.BadCalibration, "was computed for another model"),
@@ -258,5 +260,6 @@ public sealed class EvaluateCommandTests : IClassFixture<EvaluateFixture>
         Assert.Equal(0, result.ExitCode);
         foreach (string text in new[] { "--labels Y.npy", "--calibration", "--keep-float", "--budget", "--plot", "7  the calibration file is not usable" })
             Assert.Contains(text, result.Out, StringComparison.Ordinal);
+        Assert.Contains("quantgen evaluate MODEL.onnx --data X.npy [--labels Y.npy]", CliResult.Run("--help").Out, StringComparison.Ordinal);
     }
 }
