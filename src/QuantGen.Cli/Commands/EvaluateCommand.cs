@@ -174,6 +174,11 @@ internal static partial class EvaluateCommand
             {
                 throw new CliException(ExitCodes.Unexpected, $"cannot write {options.Plot}: {e.Message}");
             }
+            catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or BadImageFormatException)
+            {
+                // The tool carries SkiaSharp's native library only for the platforms ONNX Runtime runs on (QuantGen.Cli.csproj).
+                throw new CliException(ExitCodes.Unexpected, $"cannot draw {options.Plot}: SkiaSharp's native library does not load on this platform ({e.GetType().Name}: {e.Message}); the report above is complete without the plot");
+            }
             stdout.WriteLine($"wrote {options.Plot}");
         }
 
