@@ -165,17 +165,7 @@ public sealed class EvaluateCommandTests : IClassFixture<EvaluateFixture>
     [Fact]
     public void Budget_search_with_a_bad_calibration_finds_keep_float_nodes_that_really_meet_the_budget()
     {
-        // Ranges clipped to a tenth of what conv1 and conv2 produce: INT8 loses about 10 points.
-        string json = File.ReadAllText(_f.Folder.File("fashion_cnn.calib.json"));
-        var file = CalibrationFile.Read(json);
-        string bad = _f.Folder.File("clipped.calib.json");
-        var tensors = file.Tensors.ToDictionary(t => t.Key, t => t.Value);
-        foreach (string name in new[] { "/features/features.2/Relu_output_0", "/features/features.3/MaxPool_output_0" })
-        {
-            var t = tensors[name];
-            tensors[name] = new TensorStatistics(t.Min, t.Max / 10);
-        }
-        File.WriteAllText(bad, new CalibrationFile(file.ModelSha256, file.ModelName, file.Method, file.Samples, tensors, file.Producer).Write());
+        string bad = ClippedCalibration();
 
         var result = Evaluate("--labels", _f.LabelFile, "--calibration", bad, "--budget", "0.5");
         Assert.True(result.ExitCode == 0, result.ToString());
@@ -197,6 +187,35 @@ public sealed class EvaluateCommandTests : IClassFixture<EvaluateFixture>
             var without = Evaluate("--labels", _f.LabelFile, "--calibration", bad, "--keep-float", string.Join(",", fewer), "--samples", "1000");
             Assert.True(Drop(without.Out) > 0.5, $"{node} was not needed:\n{without.Out}");
         }
+    }
+
+    /// <summary>The sample's calibration with the ranges of conv1's output and the max-pool after it cut to a tenth: INT8 loses about 10 points.</summary>
+    private string ClippedCalibration()
+    {
+        string bad = _f.Folder.File("clipped.calib.json");
+        var file = CalibrationFile.Read(File.ReadAllText(_f.Folder.File("fashion_cnn.calib.json")));
+        var tensors = file.Tensors.ToDictionary(t => t.Key, t => t.Value);
+        foreach (string name in new[] { "/features/features.2/Relu_output_0", "/features/features.3/MaxPool_output_0" })
+        {
+            var t = tensors[name];
+            tensors[name] = new TensorStatistics(t.Min, t.Max / 10);
+        }
+        File.WriteAllText(bad, new CalibrationFile(file.ModelSha256, file.ModelName, file.Method, file.Samples, tensors, file.Producer).Write());
+        return bad;
+    }
+
+    [Fact]
+    public void Without_labels_the_budget_is_on_disagreement_with_fp32()
+    {
+        var result = Evaluate("--calibration", ClippedCalibration(), "--samples", "300", "--budget", "1");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("KeepFloat search: budget 1 points of top-1 disagreement with FP32; now ", result.Out, StringComparison.Ordinal);
+        var agreement = Count(result.Out, "top-1 agreement");
+        Assert.True(agreement.Hits < 297, result.Out);   // more than 1 point of disagreement before the search
+        var found = Regex.Match(result.Out, @"brings the top-1 disagreement with FP32 to ([0-9.]+) points \(<= 1\)");
+        Assert.True(found.Success, result.Out);
+        Assert.InRange(double.Parse(found.Groups[1].Value, CultureInfo.InvariantCulture), 0, 1);
+        Assert.Contains("KeepFloat = new[] { ", result.Out, StringComparison.Ordinal);
     }
 
     [Fact]
