@@ -158,7 +158,7 @@ internal static partial class EvaluateCommand
 
         var floatNodes = new HashSet<string>(int8.Report.FloatNodes.Select(f => f.Node), StringComparer.Ordinal);
         var folded = new HashSet<string>(int8.Report.FoldedQdqNodes, StringComparer.Ordinal);
-        var rows = tracked.Select(t => Row(t, layers, floatGraph, producers, quantizedNodes, floatNodes, folded, int8.IsDynamic))
+        var rows = tracked.Select(t => Row(t, layers, floatGraph, int8.Graph, producers, quantizedNodes, floatNodes, folded, int8.IsDynamic))
             .OrderBy(r => r.Sqnr).ThenBy(r => r.Tensor, StringComparer.Ordinal).ToList();
         double drop = labels != null ? Top1.Percent(fp32Correct - int8Correct, samples) : 100 - Top1.Percent(agree, samples);
         WriteSummary(stdout, samples, labels != null, fp32Correct, int8Correct, agree, output, drop);
@@ -187,18 +187,21 @@ internal static partial class EvaluateCommand
         return ExitCodes.Success;
     }
 
-    private static LayerError Row(string tensor, Dictionary<string, SqnrAccumulator> layers, Graph floatGraph, Dictionary<string, Node> producers,
+    private static LayerError Row(string tensor, Dictionary<string, SqnrAccumulator> layers, Graph floatGraph, Graph int8Graph, Dictionary<string, Node> producers,
         HashSet<string> quantizedNodes, HashSet<string> floatNodes, HashSet<string> foldedQdq, bool dynamic)
     {
         var errors = layers[tensor];
         if (!producers.TryGetValue(tensor, out var node))
             return new LayerError(tensor, null, "input", "graph input, quantized", false, errors.Sqnr, errors.Elements);
         // MaxPool and views carry their input's uint8 values and grid: not integer kernels, but not float either.
+        // Views are not in the report's float list, so ask the INT8 graph what the node reads.
+        var int8Node = int8Graph.Nodes.FirstOrDefault(n => n.Name == node.Name);
+        bool readsUInt8 = int8Node is { Inputs.Count: > 0 } && int8Graph.Find(int8Node.Inputs[0]) is { Type: DataType.UInt8 };
         string how = quantizedNodes.Contains(node.Name) ? "integer kernel"
-            : floatNodes.Contains(node.Name) ? "float, quantized after"
             : foldedQdq.Contains(node.Name) ? "the model's QuantizeLinear/DequantizeLinear, folded"
             : dynamic ? "float, quantized on each call"
-            : "passes uint8 through";
+            : readsUInt8 && !floatNodes.Contains(node.Name) ? "passes uint8 through"
+            : "float, quantized after";
         // The worst measured runtime input: the error the node inherits (weights are constants, quantized per channel inside it).
         double? input = node.Inputs
             .Where(n => n.Length > 0 && floatGraph.Find(n) is { IsConstant: false } && layers.ContainsKey(n))

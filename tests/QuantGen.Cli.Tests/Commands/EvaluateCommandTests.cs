@@ -219,6 +219,19 @@ public sealed class EvaluateCommandTests : IClassFixture<EvaluateFixture>
     }
 
     [Fact]
+    public void Keep_float_nodes_leave_the_table_and_their_float_outputs_are_quantized_after()
+    {
+        var result = Evaluate("--samples", "20", "--keep-float", "/features/features.4/Conv");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("kept in float: /features/features.4/Conv", result.Out, StringComparison.Ordinal);
+        Assert.Contains("  /features/features.4/Conv (Conv): listed in KeepFloat", result.Out, StringComparison.Ordinal);
+        var layers = Layers(result.Out);
+        Assert.DoesNotContain(layers, l => l.Tensor == "/features/features.6/Relu_output_0");
+        Assert.Contains(layers, l => l.Tensor == "/classifier/classifier.0/Flatten_output_0" && l.Node == "/classifier/classifier.0/Flatten (Flatten, float, quantized after)");
+        Assert.Contains(layers, l => l.Tensor == "/features/features.3/MaxPool_output_0" && l.Node == "/features/features.3/MaxPool (MaxPool, passes uint8 through)");
+    }
+
+    [Fact]
     public void A_budget_already_met_keeps_everything_in_int8()
     {
         var result = Evaluate("--labels", _f.LabelFile, "--samples", "100", "--budget", "100");
