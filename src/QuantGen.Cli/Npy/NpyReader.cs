@@ -30,9 +30,6 @@ internal sealed class NpyReader : IDisposable
         try
         {
             Header = NpyHeader.Read(stream);
-            // Integer types are read only as labels (NpyLabels); NpyHeader.Read without labels refuses them already.
-            if (Header.Type is not (NpyDataType.Float32 or NpyDataType.UInt8))
-                throw new NpyFormatException($"the .npy dtype is '{Header.Descr}'; samples are float32 ('<f4') or uint8 ('|u1')");
             long sampleBytes = checked(Header.SampleLength * Header.ElementBytes);
             if (sampleBytes > Array.MaxLength)
                 throw new NpyFormatException($"one sample of shape {Header.FormatShape()} is {sampleBytes} bytes, more than this tool reads at once");
