@@ -17,11 +17,14 @@ internal static class ExitCodes
     /// <summary>The .npy file is not usable: not .npy, damaged or truncated, Fortran order, another dtype, or samples that do not fit the model's input.</summary>
     public const int BadData = 4;
 
-    /// <summary>The model does not load or compile (its QG diagnostics are printed; inspect also when the INT8 build fails), ONNX Runtime cannot run it, or it has inputs the command cannot feed.</summary>
+    /// <summary>The model does not load or compile (its QG diagnostics are printed; inspect also when the INT8 build fails), ONNX Runtime cannot run or load it, or it has inputs the command cannot feed.</summary>
     public const int ModelError = 5;
 
     /// <summary>Reserved: was "a calibration method that is not available yet"; every method is available now.</summary>
     public const int UnsupportedMethod = 6;
+
+    /// <summary>The calibration file is not usable: not a calibration file, or computed for another model (evaluate).</summary>
+    public const int BadCalibration = 7;
 
     /// <summary>The table printed by --help and kept in the tool's README.</summary>
     public const string Table =
@@ -37,8 +40,10 @@ internal static class ExitCodes
              or data files of one model holding different sample counts
           5  the model does not load or compile (its QG diagnostics are printed; inspect prints
              what it could read first, and also fails when the INT8 build does), ONNX Runtime
-             cannot run it (calibrate --engine reference may), or has inputs calibrate cannot
-             feed (integer inputs)
+             cannot run it (calibrate --engine reference may), or has inputs the command cannot
+             feed (integer inputs; evaluate: one float input)
           6  reserved (was: unsupported method; every method is available now)
+          7  the calibration file is not usable: not a calibration file, or computed for
+             another model (evaluate; the build falls back to dynamic INT8 with a warning)
         """;
 }

@@ -22,6 +22,13 @@ public static class Program
                                 (MODEL.calib.json by default).
           quantgen calibrate --help
                                 The options of calibrate.
+          quantgen evaluate MODEL.onnx --data X.npy [--labels Y.npy] [--calibration PATH]
+                            [--keep-float NODE,...] [--budget POINTS] [--plot PATH.svg]
+                                FP32 (ONNX Runtime) against INT8 (as the build compiles it):
+                                top-1, agreement, output and per-layer SQNR; --budget finds
+                                the fewest KeepFloat nodes that keep the top-1 drop within it.
+          quantgen evaluate --help
+                                The options of evaluate.
           quantgen inspect MODEL.onnx [--calibration PATH]
                                 What QuantGen makes of a model: inputs, outputs, operators,
                                 support, parameters, weight bytes (FP32 and INT8), MACs per
@@ -31,8 +38,8 @@ public static class Program
           quantgen --version    Print the version.
           quantgen --help       Print this help.
 
-        calibrate runs the FP32 model in ONNX Runtime, in batches. The evaluate command comes in
-        a later release. To compile a model, add the
+        calibrate runs the FP32 model in ONNX Runtime, in batches; evaluate compares it with
+        INT8 as the build compiles it. To compile a model, add the
         QuantGen package to your project: the compilation itself happens in the build.
         """;
 
@@ -63,7 +70,7 @@ public static class Program
                 case "inspect":
                     return InspectCommand.Run(args.Skip(1).ToArray(), stdout);
                 case "evaluate":
-                    throw CliException.Usage($"the {args[0]} command is not in this version yet; it comes in a later release");
+                    return EvaluateCommand.Run(args.Skip(1).ToArray(), stdout, terminal);
                 default:
                     throw CliException.Usage($"unknown command or option '{args[0]}'");
             }

@@ -31,7 +31,6 @@ public class ProgramTests
     [InlineData(new string[0], "no command")]
     [InlineData(new[] { "calibrat" }, "unknown command or option 'calibrat'")]
     [InlineData(new[] { "--version", "x" }, "unknown command or option '--version'")]
-    [InlineData(new[] { "evaluate", "m.onnx" }, "the evaluate command is not in this version yet")]
     public void Unknown_commands_are_usage_errors(string[] args, string said)
     {
         var result = CliResult.Run(args);

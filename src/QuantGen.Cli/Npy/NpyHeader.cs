@@ -12,8 +12,14 @@ internal enum NpyDataType
     /// <summary>'&lt;f4': little-endian IEEE float32.</summary>
     Float32,
 
-    /// <summary>'|u1': unsigned bytes, turned into floats by dividing by a scale.</summary>
+    /// <summary>'|u1': unsigned bytes, turned into floats by dividing by a scale (or class labels).</summary>
     UInt8,
+
+    /// <summary>'&lt;i8': little-endian int64, read only as class labels (NumPy's default integer type).</summary>
+    Int64,
+
+    /// <summary>'&lt;i4': little-endian int32, read only as class labels.</summary>
+    Int32,
 }
 
 /// <summary>
@@ -54,7 +60,7 @@ internal sealed class NpyHeader
     /// <summary>Where the data starts: the length of the magic, version, length field and header.</summary>
     public long DataOffset { get; }
 
-    public int ElementBytes => Type == NpyDataType.Float32 ? 4 : 1;
+    public int ElementBytes => Type switch { NpyDataType.Float32 or NpyDataType.Int32 => 4, NpyDataType.Int64 => 8, _ => 1 };
 
     /// <summary>The number of samples: the first dimension.</summary>
     public long SampleCount => Shape[0];
@@ -76,11 +82,21 @@ internal sealed class NpyHeader
     public static string FormatShape(IReadOnlyList<long> shape) =>
         shape.Count == 1 ? $"({shape[0].ToString(CultureInfo.InvariantCulture)},)" : "(" + string.Join(", ", shape) + ")";
 
-    public string DescribeType() => Type == NpyDataType.Float32 ? "float32" : "uint8";
+    public string DescribeType() => Type switch
+    {
+        NpyDataType.Float32 => "float32",
+        NpyDataType.Int64 => "int64",
+        NpyDataType.Int32 => "int32",
+        _ => "uint8",
+    };
 
     /// <summary>Reads the header and leaves <paramref name="stream"/> at the first data byte.</summary>
-    /// <exception cref="NpyFormatException">Not a .npy file, a version other than 1.0/2.0/3.0, a malformed header, Fortran order, or an element type other than float32 and uint8.</exception>
-    public static NpyHeader Read(Stream stream)
+    /// <param name="labels">
+    /// True to read class labels: int64, int32 or uint8 instead of float32 or uint8 (labels are whole numbers; a float
+    /// label file is more likely a mix-up of --data and --labels than something to round).
+    /// </param>
+    /// <exception cref="NpyFormatException">Not a .npy file, a version other than 1.0/2.0/3.0, a malformed header, Fortran order, or an element type other than float32 and uint8 (int64, int32 and uint8 for labels).</exception>
+    public static NpyHeader Read(Stream stream, bool labels = false)
     {
         var preamble = new byte[8];
         int read = ReadFully(stream, preamble);
@@ -109,17 +125,17 @@ internal sealed class NpyHeader
         string text = major == 3 ? Encoding.UTF8.GetString(headerBytes) : Encoding.Latin1.GetString(headerBytes);
         var dict = HeaderDictionary.Parse(text);
         long dataOffset = 6 + 2 + lengthBytes + headerLength;
-        return FromDictionary(major, minor, dict, dataOffset);
+        return FromDictionary(major, minor, dict, dataOffset, labels);
     }
 
-    private static NpyHeader FromDictionary(int major, int minor, IReadOnlyDictionary<string, object> dict, long dataOffset)
+    private static NpyHeader FromDictionary(int major, int minor, IReadOnlyDictionary<string, object> dict, long dataOffset, bool labels)
     {
         foreach (string key in new[] { "descr", "fortran_order", "shape" })
             if (!dict.ContainsKey(key))
                 throw new NpyFormatException($"the .npy header has no '{key}'");
 
         if (dict["descr"] is not string descr)
-            throw new NpyFormatException("the .npy array has a structured dtype (several fields); calibrate needs a plain float32 or uint8 array");
+            throw new NpyFormatException("the .npy array has a structured dtype (several fields); quantgen needs a plain float32 or uint8 array");
         if (dict["fortran_order"] is not bool fortran)
             throw new NpyFormatException("the .npy header's 'fortran_order' is not True or False");
         if (fortran)
@@ -127,9 +143,9 @@ internal sealed class NpyHeader
         if (dict["shape"] is not long[] shape)
             throw new NpyFormatException("the .npy header's 'shape' is not a tuple of integers");
         if (shape.Length == 0)
-            throw new NpyFormatException("the .npy array is a scalar (shape ()); calibrate needs the samples along the first axis");
+            throw new NpyFormatException("the .npy array is a scalar (shape ()); quantgen needs the samples along the first axis");
 
-        var type = ParseDescr(descr);
+        var type = labels ? ParseLabelDescr(descr) : ParseDescr(descr);
         return new NpyHeader(major, minor, descr, type, shape, dataOffset);
     }
 
@@ -143,7 +159,18 @@ internal sealed class NpyHeader
         string hint = descr.Length > 0 && descr[0] == '>'
             ? "convert it with x.astype('<f4')"
             : "convert it with x.astype(numpy.float32)";
-        throw new NpyFormatException($"the .npy dtype is '{descr}'{DescribeDescr(descr)}; calibrate reads float32 ('<f4') or uint8 ('|u1') data: {hint}");
+        throw new NpyFormatException($"the .npy dtype is '{descr}'{DescribeDescr(descr)}; quantgen reads float32 ('<f4') or uint8 ('|u1') data: {hint}");
+    }
+
+    private static NpyDataType ParseLabelDescr(string descr)
+    {
+        if (descr is "|u1" or "<u1" or ">u1" or "=u1" or "u1")
+            return NpyDataType.UInt8;
+        if (descr is "<i8" || descr is "=i8" && BitConverter.IsLittleEndian)
+            return NpyDataType.Int64;
+        if (descr is "<i4" || descr is "=i4" && BitConverter.IsLittleEndian)
+            return NpyDataType.Int32;
+        throw new NpyFormatException($"the .npy dtype is '{descr}'{DescribeDescr(descr)}; labels are class indices as int64 ('<i8'), int32 ('<i4') or uint8 ('|u1'): convert them with y.astype(numpy.int64)");
     }
 
     /// <summary>" (float64)", " (big-endian float32)" and the like, for messages; empty when not recognized.</summary>

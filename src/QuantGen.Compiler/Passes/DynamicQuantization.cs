@@ -38,6 +38,7 @@ public static class DynamicQuantization
                 nodes.Add(new Node(UniqueNodeName(graph, nodes, "QuantizeDynamic " + input), "QuantizeDynamic", OperatorRegistry.QuantizedDomain,
                     new[] { input }, new[] { q.Values, q.Params }, new Dictionary<string, NodeAttribute>()));
                 quantizedInputs[input] = q;
+                report.QuantizedTensors[input] = new QuantizedTensor(q.Values, null, q.Params);
             }
 
             // A QDQ model's own int8 weights are kept exactly; float weights are quantized per channel.

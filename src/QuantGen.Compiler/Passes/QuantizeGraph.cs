@@ -168,6 +168,7 @@ public sealed class QuantizeGraph
         _nodes.Add(new Node(Unique("Quantize " + name, nodeName: true), "Quantize", OperatorRegistry.QuantizedDomain, new[] { name }, new[] { qName }, QuantAttributes(p)));
         _quantized[name] = qName;
         _params[name] = p;
+        _report.QuantizedTensors[name] = new QuantizedTensor(qName, p);
         return qName;
     }
 
@@ -188,6 +189,7 @@ public sealed class QuantizeGraph
         _graph.Values[qName] = new Value(qName, DataType.UInt8, _graph[name].Shape);
         _quantized[name] = qName;
         _params[name] = p;
+        _report.QuantizedTensors[name] = new QuantizedTensor(qName, p);
         return qName;
     }
 
@@ -202,6 +204,7 @@ public sealed class QuantizeGraph
         {
             _quantized[dequantized] = qx;
             _params[dequantized] = p;
+            _report.QuantizedTensors[dequantized] = new QuantizedTensor(qx, p);
             return;
         }
         string qName = Unique(dequantized + QuantizedSuffix);
@@ -219,6 +222,7 @@ public sealed class QuantizeGraph
         }
         _quantized[dequantized] = qName;
         _params[dequantized] = p;
+        _report.QuantizedTensors[dequantized] = new QuantizedTensor(qName, p);
     }
 
     /// <summary>MaxPool and views run on whatever form their input has; uint8 when it exists.</summary>

@@ -140,4 +140,17 @@ public sealed class QuantizationReport
 
     /// <summary>Tensors whose parameters came from the model's QuantizeLinear/DequantizeLinear (or <see cref="QuantizationOptions.FixedParams"/>).</summary>
     public List<string> FixedParamTensors { get; } = new();
+
+    /// <summary>
+    /// Every float tensor of the optimized graph that the quantized graph holds in uint8, by its float (ONNX) name: so tools
+    /// (quantgen evaluate) can read the integer values from the reference executor and dequantize them to measure the error.
+    /// </summary>
+    public Dictionary<string, QuantizedTensor> QuantizedTensors { get; } = new();
 }
+
+/// <summary>
+/// Where a float tensor lives in uint8 in the quantized graph: <see cref="Values"/> is the uint8 value; it dequantizes with
+/// <see cref="Params"/> (static) or, for dynamic quantization, with the float pair [scale, zero point] computed per call into
+/// the value named <see cref="DynamicParams"/>.
+/// </summary>
+public sealed record QuantizedTensor(string Values, QuantParams? Params, string? DynamicParams = null);
