@@ -89,7 +89,7 @@ public sealed class EvaluateCommandTests : IClassFixture<EvaluateFixture>
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Equal("", result.Error);
-        Assert.Contains("INT8: static, calibrated by minmax over 512 samples", result.Out, StringComparison.Ordinal);
+        Assert.Contains("INT8: static, calibrated by mse over 512 samples", result.Out, StringComparison.Ordinal);
         // Per-layer FP32 values come from ONNX Runtime (the model edited to output them), not the fallback.
         Assert.DoesNotContain("per-layer FP32 values from QuantGen's float reference", result.Out, StringComparison.Ordinal);
 
