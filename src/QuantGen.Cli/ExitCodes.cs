@@ -23,6 +23,9 @@ internal static class ExitCodes
     /// <summary>A calibration method that is not available yet (entropy, mse).</summary>
     public const int UnsupportedMethod = 6;
 
+    /// <summary>export: the calibration file was computed for another model (its SHA-256 differs) or cannot be read as one.</summary>
+    public const int CalibrationMismatch = 7;
+
     /// <summary>The table printed by --help and kept in the tool's README.</summary>
     public const string Table =
         """
@@ -38,5 +41,7 @@ internal static class ExitCodes
              what it could read first, and also fails when the INT8 build does), or has inputs
              calibrate cannot feed (only one float input for now)
           6  unsupported method: entropy and mse are not available yet
+          7  export: the calibration file was computed for another model (its SHA-256 differs),
+             or is not a readable calibration file
         """;
 }
