@@ -143,7 +143,11 @@ public static class QdqExporter
 
         public ModelProto Run()
         {
-            _b.Reserve(_graph.Values.Keys.Select(Name));
+            // Names the file will hold as they are: tensors, and the constants ONNX ops read. The integer ops' own
+            // constants (requantization tables, folded biases) are never written, so their names stay free for the
+            // exporter's initializers ("<node>.weight_int8" is the same name the build's QConv input has).
+            var written = new HashSet<string>(_graph.Nodes.Where(n => n.Domain != OperatorRegistry.QuantizedDomain).SelectMany(n => n.Inputs), StringComparer.Ordinal);
+            _b.Reserve(_graph.Values.Values.Where(v => !v.IsConstant || written.Contains(v.Name)).Select(v => Name(v.Name)));
             _b.Graph.Name = _graph.Name.Length > 0 ? _graph.Name : "quantgen_int8";
             foreach (var node in _graph.Nodes)
                 Translate(node);
