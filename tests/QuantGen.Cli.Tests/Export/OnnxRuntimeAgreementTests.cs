@@ -60,6 +60,37 @@ public sealed class OnnxRuntimeAgreementTests : IDisposable
         Assert.True(agreement >= MinimumAgreement, $"{name}: ORT INT8 agrees with QuantGen INT8 on {agree}/{data.Count} images only");
     }
 
+    [Fact]
+    public void A_conv_kept_in_float_is_float_in_onnx_runtime_too_and_the_answers_still_agree()
+    {
+        // The second Conv (with its fused Relu) stays float: the export dequantizes its input, runs Conv and Relu in float,
+        // and quantizes its output for the MaxPool after it, where QuantGen places its Dequantize and Quantize.
+        const string conv = "/features/features.4/Conv";
+        string exported = _folder.File("cnn_keep.int8.onnx");
+        var result = CliResult.Run("export", ExportedModels.ModelPath("fashion_cnn"), "-c", ExportedModels.CalibrationPath("fashion_cnn"), "--keep-float", conv, "-o", exported);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var (int8, report) = ExportedModels.BuildInt8("fashion_cnn", new[] { conv });
+        Assert.Contains(report.FloatNodes, f => f.Node == conv);
+
+        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(exported));
+        var node = model.Graph.Node.Single(n => n.Name == conv);
+        Assert.Equal(1, model.Graph.Initializer.Single(t => t.Name == node.Input[1]).DataType);
+        Assert.Single(model.Graph.Node, n => n.OpType == "Relu" && n.Input[0] == node.Output[0]);
+
+        var data = ExportedModels.TestImages;
+        var shape = int8[int8.Inputs[0]].Shape!;
+        using var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1 };
+        using var session = new InferenceSession(exported, options);
+        int count = 200, agree = 0;
+        for (int i = 0; i < count; i++)
+        {
+            using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor(session.InputNames.Single(), new DenseTensor<float>(data.Images[i], shape)) });
+            if (ExportedModels.ArgMax(results.Single().AsTensor<float>().ToArray()) == ExportedModels.ArgMax(ExportedModels.RunReference(int8, data.Images[i]))) agree++;
+        }
+        _output.WriteLine($"fashion_cnn with {conv} in float: ORT and QuantGen agree on {agree}/{count}");
+        Assert.True(agree >= MinimumAgreement * count, $"{agree}/{count}");
+    }
+
     [Theory]
     [InlineData("fashion_cnn", "QLinearConv")]
     [InlineData("fashion_mlp", "QGemm")]
