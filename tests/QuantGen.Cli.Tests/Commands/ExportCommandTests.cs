@@ -2,6 +2,9 @@ using System;
 using System.IO;
 using System.Linq;
 using QuantGen.Cli.Commands;
+using QuantGen.Compiler;
+using QuantGen.Compiler.Calibration;
+using QuantGen.Testing;
 using Xunit;
 
 namespace QuantGen.Cli.Tests.Commands;
@@ -116,6 +119,26 @@ public sealed class ExportCommandTests : IDisposable
         Assert.Equal(ExitCodes.ModelError, result.ExitCode);
         Assert.StartsWith($"quantgen: {model}: ", OneLine(result), StringComparison.Ordinal);
         Assert.False(File.Exists(_folder.File("broken.int8.onnx")));
+    }
+
+    [Fact]
+    public void A_model_below_opset_13_is_exit_code_5_with_the_way_out()
+    {
+        byte[] model = new OnnxModelBuilder(12).Input("x", 1, 4)
+            .Initializer("w", new long[] { 3, 4 }, OnnxModelBuilder.RandomFloats(12, 1))
+            .Node("fc", "Gemm", new[] { "x", "w" }, new[] { "y" }, OnnxAttribute.Int("transB", 1))
+            .Output("y", 1, 3)
+            .ToBytes();
+        string path = _folder.Write("old.onnx", model);
+        var calibrator = new Calibrator(ModelCompiler.Prepare(model, path));
+        calibrator.Observe(new[] { 0.5f, -1f, 2f, 0f });
+        File.WriteAllText(_folder.File("old.calib.json"), calibrator.Finish(ModelHash.Sha256Hex(model), "old.onnx").Write());
+
+        var result = CliResult.Run("export", path);
+        Assert.Equal(ExitCodes.ModelError, result.ExitCode);
+        Assert.Contains("uses ai.onnx opset 12; the QDQ export writes per-channel DequantizeLinear, which needs opset 13 or later. Convert the model with onnx.version_converter first.",
+            result.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(_folder.File("old.int8.onnx")));
     }
 
     [Fact]
