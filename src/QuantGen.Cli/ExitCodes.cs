@@ -23,7 +23,7 @@ internal static class ExitCodes
     /// <summary>Reserved: was "a calibration method that is not available yet"; every method is available now.</summary>
     public const int UnsupportedMethod = 6;
 
-    /// <summary>The calibration file is not usable: not a calibration file, or computed for another model (evaluate).</summary>
+    /// <summary>The calibration file is not usable: not a calibration file, or computed for another model (evaluate, export).</summary>
     public const int BadCalibration = 7;
 
     /// <summary>The table printed by --help and kept in the tool's README.</summary>
@@ -44,6 +44,6 @@ internal static class ExitCodes
              feed (integer inputs; evaluate: one float input)
           6  reserved (was: unsupported method; every method is available now)
           7  the calibration file is not usable: not a calibration file, or computed for
-             another model (evaluate; the build falls back to dynamic INT8 with a warning)
+             another model (evaluate, export; the build falls back to dynamic INT8 with a warning)
         """;
 }

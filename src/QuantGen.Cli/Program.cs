@@ -35,6 +35,12 @@ public static class Program
                                 layer, workspace, and the nodes INT8 keeps in float.
           quantgen inspect --help
                                 The options of inspect.
+          quantgen export MODEL.onnx [--calibration PATH] [--output PATH] [--keep-float N1,N2]
+                                Write the INT8 model QuantGen builds as a QDQ ONNX model
+                                (MODEL.int8.onnx by default) with QuantGen's own scales,
+                                zero points and int8 weights, for ONNX Runtime.
+          quantgen export --help
+                                The options of export.
           quantgen --version    Print the version.
           quantgen --help       Print this help.
 
@@ -69,6 +75,8 @@ public static class Program
                     return CalibrateCommand.Run(args.Skip(1).ToArray(), stdout, terminal);
                 case "inspect":
                     return InspectCommand.Run(args.Skip(1).ToArray(), stdout);
+                case "export":
+                    return ExportCommand.Run(args.Skip(1).ToArray(), stdout);
                 case "evaluate":
                     return EvaluateCommand.Run(args.Skip(1).ToArray(), stdout, terminal);
                 default:

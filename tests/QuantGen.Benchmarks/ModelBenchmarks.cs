@@ -7,7 +7,8 @@ namespace QuantGen.Benchmarks;
 
 /// <summary>
 /// Per model, batch 1, one thread: the generated INT8 and FP32 classes against ONNX Runtime running the same .onnx
-/// (the baseline, so Ratio is time relative to ORT). Input: the first Fashion-MNIST test image.
+/// (the baseline, so Ratio is time relative to ORT), and ONNX Runtime running the QDQ model <c>quantgen export</c>
+/// writes (its INT8 kernels on QuantGen's own scales and int8 weights). Input: the first Fashion-MNIST test image.
 /// </summary>
 [MemoryDiagnoser]
 public class ModelBenchmarks
@@ -16,6 +17,7 @@ public class ModelBenchmarks
     private float[] _input = null!;
     private float[] _output = null!;
     private OnnxRuntimePeer _onnxRuntime = null!;
+    private OnnxRuntimePeer _onnxRuntimeInt8 = null!;
 
     public static IEnumerable<string> ModelNames => BenchmarkModels.All.Select(m => m.Name);
 
@@ -29,14 +31,24 @@ public class ModelBenchmarks
         _input = BenchmarkInput.FirstTestImage();
         _output = new float[_model.OutputLength];
         _onnxRuntime = new OnnxRuntimePeer(_model.OnnxPath, _input, _output);
+        _onnxRuntimeInt8 = new OnnxRuntimePeer(QdqModels.PathOf(_model), _input, _output);
     }
 
     [GlobalCleanup]
-    public void Cleanup() => _onnxRuntime.Dispose();
+    public void Cleanup()
+    {
+        _onnxRuntime.Dispose();
+        _onnxRuntimeInt8.Dispose();
+    }
 
     // FP32 for cnn, mlp and resnet; for fashion_qat, ORT running the model's Q/DQ graph (see OnnxRuntimePeer).
     [Benchmark(Baseline = true, Description = "ONNX Runtime")]
     public void OnnxRuntime() => _onnxRuntime.Run();
+
+    // The QDQ export of the model QuantGen's INT8 class compiles (for fashion_qat, of its own scales), which ORT's
+    // optimizer fuses into QLinearConv/QGemm/QLinearAdd: ORT's INT8 on the same numbers as ours.
+    [Benchmark(Description = "ONNX Runtime INT8 (quantgen export)")]
+    public void OnnxRuntimeInt8() => _onnxRuntimeInt8.Run();
 
     [Benchmark(Description = "QuantGen FP32")]
     public void GeneratedFloat32() => _model.Float32(_input, _output);

@@ -111,7 +111,7 @@ internal static class CalibrateCommand
 
         var file = accumulator.Finish(ModelHash.Sha256Hex(model), Path.GetFileName(options.Model));
         string output = options.OutputPath;
-        Write(output, file.Write());
+        OutputFile.Write(output, file.Write());
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"wrote {output}: {CalibrationNames.Of(file.Method)}, {file.Samples} samples, {file.Tensors.Count} tensors"));
         return ExitCodes.Success;
@@ -245,39 +245,5 @@ internal static class CalibrateCommand
                 throw new CliException(ExitCodes.ModelError, $"{path}: the shape of input '{input.Name}' is not known after shape inference");
         }
         return inputs;
-    }
-
-    /// <summary>Writes through a temporary file beside the target, so a failure never leaves half a file.</summary>
-    private static void Write(string path, string text)
-    {
-        string? temporary = null;
-        try
-        {
-            string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
-            if (!string.IsNullOrEmpty(folder))
-                Directory.CreateDirectory(folder);
-            temporary = path + ".tmp" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
-            File.WriteAllText(temporary, text);
-            File.Move(temporary, path, overwrite: true);
-            temporary = null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new CliException(ExitCodes.Unexpected, $"cannot write {path}: {e.Message}");
-        }
-        finally
-        {
-            if (temporary != null)
-            {
-                try
-                {
-                    File.Delete(temporary);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    // The error above is the one to report.
-                }
-            }
-        }
     }
 }

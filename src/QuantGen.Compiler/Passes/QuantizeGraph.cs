@@ -169,6 +169,7 @@ public sealed class QuantizeGraph
         _quantized[name] = qName;
         _params[name] = p;
         _report.QuantizedTensors[name] = new QuantizedTensor(qName, p);
+        _report.Uint8Params[qName] = p;
         return qName;
     }
 
@@ -190,6 +191,7 @@ public sealed class QuantizeGraph
         _quantized[name] = qName;
         _params[name] = p;
         _report.QuantizedTensors[name] = new QuantizedTensor(qName, p);
+        _report.Uint8Params[qName] = p;
         return qName;
     }
 
@@ -223,6 +225,7 @@ public sealed class QuantizeGraph
         _quantized[dequantized] = qName;
         _params[dequantized] = p;
         _report.QuantizedTensors[dequantized] = new QuantizedTensor(qName, p);
+        _report.Uint8Params[qName] = p;
     }
 
     /// <summary>MaxPool and views run on whatever form their input has; uint8 when it exists.</summary>
@@ -450,19 +453,24 @@ public sealed class QuantizeGraph
     {
         var w = given ?? PerChannelWeights.Quantize(weights, channels);
         var biasQ = new long[channels];
+        var biasAtAccumulatorScale = bias == null ? null : new long[channels];
         var multipliers = new long[channels];
         var shifts = new long[channels];
         for (int c = 0; c < channels; c++)
         {
             double accScale = (double)pin.Scale * w.Scales[c];
             // int32 bias at the accumulator's scale, minus the input zero point's contribution z_x * Σ w.
-            double b = Math.Round((bias?[c] ?? 0f) / accScale, MidpointRounding.ToEven) - (double)pin.ZeroPoint * w.ChannelSum(c);
+            double rounded = Math.Round((bias?[c] ?? 0f) / accScale, MidpointRounding.ToEven);
+            double b = rounded - (double)pin.ZeroPoint * w.ChannelSum(c);
             biasQ[c] = (long)Math.Max(int.MinValue, Math.Min(int.MaxValue, b));
+            if (biasAtAccumulatorScale != null)
+                biasAtAccumulatorScale[c] = (long)Math.Max(int.MinValue, Math.Min(int.MaxValue, rounded));
             var (m, s) = QuantMath.FixedPoint(accScale / pout.Scale);
             multipliers[c] = m;
             shifts[c] = s;
         }
 
+        _report.Weights[node.Name] = new IntegerWeights(w, weightShape, biasAtAccumulatorScale, pin, pout);
         string wName = Constant(node.Name + ".weight_int8", Tensor.FromLongs(DataType.Int8, weightShape, Array.ConvertAll(w.Values, v => (long)v)));
         string bName = Constant(node.Name + ".bias_int32", Tensor.FromLongs(DataType.Int32, new[] { channels }, biasQ));
         string mName = Constant(node.Name + ".multiplier", Tensor.FromLongs(DataType.Int32, new[] { channels }, multipliers));

@@ -146,6 +146,15 @@ public sealed class QuantizationReport
     /// (quantgen evaluate) can read the integer values from the reference executor and dequantize them to measure the error.
     /// </summary>
     public Dictionary<string, QuantizedTensor> QuantizedTensors { get; } = new();
+
+    /// <summary>
+    /// The parameters of every uint8 value the pass created, by the uint8 value's name: what the QDQ exporter writes as
+    /// QuantizeLinear/DequantizeLinear scales and zero points, so they are the build's own and never derived twice.
+    /// </summary>
+    public Dictionary<string, QuantParams> Uint8Params { get; } = new();
+
+    /// <summary>The int8 weights, scales and int32 bias of each QConv/QGemm, by node name (for the QDQ exporter).</summary>
+    public Dictionary<string, IntegerWeights> Weights { get; } = new();
 }
 
 /// <summary>
@@ -154,3 +163,10 @@ public sealed class QuantizationReport
 /// the value named <see cref="DynamicParams"/>.
 /// </summary>
 public sealed record QuantizedTensor(string Values, QuantParams? Params, string? DynamicParams = null);
+
+/// <summary>
+/// What an integer Conv/Gemm/MatMul computes with: per-channel int8 weights (rows = output channels, in
+/// <see cref="Shape"/>: Conv M x C/g x kH x kW, Gemm/MatMul N x K) and the int32 bias at the accumulator's scale
+/// <c>s_x * s_w[c]</c> before the input zero point is folded into it (null when the node has no bias).
+/// </summary>
+public sealed record IntegerWeights(PerChannelWeights Weights, int[] Shape, long[]? Bias, QuantParams Input, QuantParams Output);

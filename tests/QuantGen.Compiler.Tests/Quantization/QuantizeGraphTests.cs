@@ -54,6 +54,34 @@ public class QuantizeGraphTests
     }
 
     [Fact]
+    public void The_report_records_every_uint8_tensors_parameters_and_each_integer_layers_weights()
+    {
+        var (_, graph, report, _) = Quantized(ResidualModel(), Samples(16));
+        // Every uint8 tensor the pass created, with the parameters its Quantize/Dequantize nodes carry.
+        var uint8 = graph.Values.Values.Where(v => v.Type == DataType.UInt8 && !v.IsConstant).Select(v => v.Name).ToHashSet();
+        Assert.Equal(uint8.Order(StringComparer.Ordinal), report.Uint8Params.Keys.Order(StringComparer.Ordinal));
+        foreach (var node in graph.Nodes.Where(n => n.OpType is "Quantize" or "Dequantize"))
+        {
+            var p = report.Uint8Params[node.OpType == "Quantize" ? node.Outputs[0] : node.Inputs[0]];
+            Assert.Equal(node.Attributes["scale"].Float, p.Scale);
+            Assert.Equal(node.Attributes["zero_point"].Int, p.ZeroPoint);
+        }
+
+        // Each QConv/QGemm: the int8 weights it reads, and the bias it adds once the input zero point is folded in.
+        Assert.Equal(new[] { "conv1", "conv2", "fc" }, report.Weights.Keys.Order(StringComparer.Ordinal));
+        foreach (var node in graph.Nodes.Where(n => n.OpType is "QConv" or "QGemm"))
+        {
+            var w = report.Weights[node.Name];
+            Assert.Equal(w.Weights.Values.Select(v => (long)v), graph[node.Inputs[1]].Constant!.Longs!);
+            Assert.Equal(w.Input, report.Uint8Params[node.Inputs[0]]);
+            Assert.Equal(w.Output, report.Uint8Params[node.Outputs[0]]);
+            var folded = graph[node.Inputs[2]].Constant!.Longs!;
+            for (int c = 0; c < w.Weights.Channels; c++)
+                Assert.Equal(folded[c], w.Bias![c] - (long)w.Input.ZeroPoint * w.Weights.ChannelSum(c));
+        }
+    }
+
+    [Fact]
     public void A_residual_block_runs_entirely_in_INT8()
     {
         var (floatGraph, graph, report, _) = Quantized(ResidualModel(), Samples(16));
