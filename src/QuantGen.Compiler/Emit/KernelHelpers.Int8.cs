@@ -14,6 +14,7 @@ public static partial class KernelHelpers
     public const string GemmU8S8 = "GemmU8S8";
     public const string GemvU8S8 = "GemvU8S8";
     public const string RequantizeRowU8 = "RequantizeRowU8";
+    public const string RequantizeRowsU8 = "RequantizeRowsU8";
     public const string RequantizeChannelsU8 = "RequantizeChannelsU8";
     public const string QAddU8 = "QAddU8";
     public const string QuantizeRowU8 = "QuantizeRowU8";
@@ -511,6 +512,27 @@ public static partial class KernelHelpers
             """;
         dependencies[RequantizeRowU8] = new[] { MultiplyRoundShift, NarrowToBytes, RequantizeToU8 };
         dependencies[RequantizeChannelsU8] = new[] { RequantizeVector, NarrowToBytes, RequantizeToU8 };
+        sources[RequantizeRowsU8] = """
+            /// <summary>
+            /// RequantizeRowU8 for a plane whose accumulator rows are accStride apart (the shifted-tap GEMM's rows are wider than
+            /// the output's): output row r of <paramref name="width"/> values goes to y[r * width...]. A row narrower than 8 is
+            /// one vector step whose extra lanes land in the next row, or the next channel's plane (written after it), unless
+            /// that would pass the end of y: so y should run to the end of the output tensor.
+            /// </summary>
+            private static void RequantizeRowsU8(ReadOnlySpan<int> acc, int accStride, Span<byte> y, int rows, int width, int bias, int multiplier, int shift, int zeroPoint, int lo, int hi)
+            {
+                for (int r = 0; r < rows; r++)
+                {
+                    if (width < 8 && Avx2.IsSupported && r * width + 8 <= y.Length && r * accStride + 8 <= acc.Length)
+                    {
+                        var q = MultiplyRoundShift(Vector256.Create(acc.Slice(r * accStride, 8)) + Vector256.Create(bias), Vector256.Create(multiplier), shift) + Vector256.Create(zeroPoint);
+                        Unsafe.WriteUnaligned(ref y[r * width], NarrowToBytes(Vector256.Min(Vector256.Max(q, Vector256.Create(lo)), Vector256.Create(hi))));
+                        continue;
+                    }
+                    RequantizeRowU8(acc.Slice(r * accStride, width), y.Slice(r * width, width), bias, multiplier, shift, zeroPoint, lo, hi);
+                }
+            }
+            """;
         sources[QuantizeRowU8] = """
             /// <summary>
             /// y[i] = QuantizeU8(x[i], scale, zeroPoint), 8 at a time: the same float division, ties-to-even rounding, clamp and
@@ -576,6 +598,7 @@ public static partial class KernelHelpers
             }
             """;
         dependencies[QuantizeRowU8] = new[] { QuantizeU8 };
+        dependencies[RequantizeRowsU8] = new[] { RequantizeRowU8 };
         dependencies[GemmU8S8] = new[] { PairSums };
         dependencies[GemvU8S8] = new[] { PairSums };
         dependencies[QAddU8] = new[] { MultiplyRoundShift, NarrowToBytes };

@@ -89,6 +89,7 @@ public class IntegerKernelTests
         AddQConv(b, random, new[] { 1, 1, 28, 28 }, 8, new[] { 3, 3 }, pads: new long[] { 1, 1, 1, 1 });
         AddQConv(b, random, new[] { 1, 6, 12, 12 }, 16, new[] { 3, 3 }, strides: new long[] { 2, 2 }, pads: new long[] { 1, 1, 1, 1 }, maxMultiplier: 1.5);
         AddQConv(b, random, new[] { 1, 12, 9, 10 }, 6, new[] { 2, 3 }, dilations: new long[] { 2, 1 }, group: 3);
+        AddQConv(b, random, new[] { 1, 8, 5, 6 }, 5, new[] { 3, 3 }, pads: new long[] { 1, 1, 1, 1 });             // shifted taps, rows narrower than 8
         CheckAll(b, U8Data);
     }
 

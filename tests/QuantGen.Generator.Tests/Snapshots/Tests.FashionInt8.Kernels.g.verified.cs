@@ -50,8 +50,7 @@ namespace Tests
                         for (int j = 0; j < 8; j++)
                         {
                             int oc = group * 8 + j;
-                            var plane = acc.Slice(j * 784, 784);
-                            RequantizeRowU8(plane, y0.Slice((n * 8 + oc) * 784, 784), x2[oc], x3[oc], x4[oc], 0, 0, 255);
+                            RequantizeRowU8(acc.Slice(j * 784, 784), y0.Slice((n * 8 + oc) * 784, 784), x2[oc], x3[oc], x4[oc], 0, 0, 255);
                         }
                     }
                 }
@@ -90,13 +89,9 @@ namespace Tests
                         for (int j = 0; j < 16; j++)
                         {
                             int oc = group * 16 + j;
-                            var plane = acc.Slice(j * 176, 144);
-                            // Drop the 2 extra columns of each GEMM row (moving left in place), so the plane is contiguous.
-                            for (int oy = 1; oy < 12; oy++)
-                            {
-                                acc.Slice(j * 176 + oy * 14, 12).CopyTo(plane.Slice(oy * 12));
-                            }
-                            RequantizeRowU8(plane, y0.Slice((n * 16 + oc) * 144, 144), x2[oc], x3[oc], x4[oc], 0, 0, 255);
+                            // 12 rows of 12 from GEMM rows 14 wide; y runs to the tensor's end so narrow rows can spill forward.
+                            RequantizeRowsU8(acc.Slice(j * 176, 176), 14, y0.Slice((n * 16 + oc) * 144), 12, 12,
+                                x2[oc], x3[oc], x4[oc], 0, 0, 255);
                         }
                     }
                 }
@@ -621,6 +616,26 @@ namespace Tests
                 }
                 for (; i < y.Length; i++)
                     y[i] = RequantizeToU8(acc[i] + bias, multiplier, shift, zeroPoint, lo, hi);
+            }
+
+            /// <summary>
+            /// RequantizeRowU8 for a plane whose accumulator rows are accStride apart (the shifted-tap GEMM's rows are wider than
+            /// the output's): output row r of <paramref name="width"/> values goes to y[r * width...]. A row narrower than 8 is
+            /// one vector step whose extra lanes land in the next row, or the next channel's plane (written after it), unless
+            /// that would pass the end of y: so y should run to the end of the output tensor.
+            /// </summary>
+            private static void RequantizeRowsU8(ReadOnlySpan<int> acc, int accStride, Span<byte> y, int rows, int width, int bias, int multiplier, int shift, int zeroPoint, int lo, int hi)
+            {
+                for (int r = 0; r < rows; r++)
+                {
+                    if (width < 8 && Avx2.IsSupported && r * width + 8 <= y.Length && r * accStride + 8 <= acc.Length)
+                    {
+                        var q = MultiplyRoundShift(Vector256.Create(acc.Slice(r * accStride, 8)) + Vector256.Create(bias), Vector256.Create(multiplier), shift) + Vector256.Create(zeroPoint);
+                        Unsafe.WriteUnaligned(ref y[r * width], NarrowToBytes(Vector256.Min(Vector256.Max(q, Vector256.Create(lo)), Vector256.Create(hi))));
+                        continue;
+                    }
+                    RequantizeRowU8(acc.Slice(r * accStride, width), y.Slice(r * width, width), bias, multiplier, shift, zeroPoint, lo, hi);
+                }
             }
 
             /// <summary>

@@ -50,8 +50,7 @@ namespace Tests
                         for (int j = 0; j < 2; j++)
                         {
                             int oc = group * 2 + j;
-                            var plane = acc.Slice(j * 16, 16);
-                            RequantizeRowU8(plane, y0.Slice((n * 2 + oc) * 16, 16), x2[oc], x3[oc], x4[oc], 0, 0, 255);
+                            RequantizeRowU8(acc.Slice(j * 16, 16), y0.Slice((n * 2 + oc) * 16, 16), x2[oc], x3[oc], x4[oc], 0, 0, 255);
                         }
                     }
                 }

@@ -177,21 +177,27 @@ internal static class QConvKernel
                 using (w.Block($"for (int j = 0; j < {p.Mg}; j++)"))
                 {
                     w.Line($"int oc = group * {p.Mg} + j;");
-                    w.Line($"var plane = acc.Slice(j * {l.Pixels}, {plane});");
-                    if (l.RowStride != g.OW)
-                    {
-                        w.Line($"// Drop the {l.RowStride - g.OW} extra columns of each GEMM row (moving left in place), so the plane is contiguous.");
-                        using (w.Block($"for (int oy = 1; oy < {g.OH}; oy++)"))
-                            w.Line($"acc.Slice(j * {l.Pixels} + oy * {l.RowStride}, {g.OW}).CopyTo(plane.Slice(oy * {g.OW}));");
-                    }
                     if (dynamic)
                     {
+                        w.Line($"var plane = acc.Slice(j * {l.Pixels}, {plane});");
+                        if (l.RowStride != g.OW)
+                        {
+                            w.Line($"// Drop the {l.RowStride - g.OW} extra columns of each GEMM row (moving left in place), so the plane is contiguous.");
+                            using (w.Block($"for (int oy = 1; oy < {g.OH}; oy++)"))
+                                w.Line($"acc.Slice(j * {l.Pixels} + oy * {l.RowStride}, {g.OW}).CopyTo(plane.Slice(oy * {g.OW}));");
+                        }
                         using (w.Block($"for (int i = 0; i < {plane}; i++)"))
                             DynamicEpilogue.EmitStore(ctx, $"{y}[(n * {p.M} + oc) * {plane} + i]", "plane[i]", "oc");
                     }
+                    else if (l.RowStride != g.OW)
+                    {
+                        w.Line($"// {g.OH} rows of {g.OW} from GEMM rows {l.RowStride} wide; y runs to the tensor's end so narrow rows can spill forward.");
+                        w.Line($"{ctx.Helper(KernelHelpers.RequantizeRowsU8)}(acc.Slice(j * {l.Pixels}, {l.Pixels}), {l.RowStride}, {y}.Slice((n * {p.M} + oc) * {plane}), {g.OH}, {g.OW},");
+                        w.Line($"    {ctx.In(2)}[oc], {ctx.In(3)}[oc], {ctx.In(4)}[oc], {r.YZero}, {r.Min}, {r.Max});");
+                    }
                     else
                     {
-                        w.Line($"{ctx.Helper(KernelHelpers.RequantizeRowU8)}(plane, {y}.Slice((n * {p.M} + oc) * {plane}, {plane}), {ctx.In(2)}[oc], {ctx.In(3)}[oc], {ctx.In(4)}[oc], {r.YZero}, {r.Min}, {r.Max});");
+                        w.Line($"{ctx.Helper(KernelHelpers.RequantizeRowU8)}(acc.Slice(j * {l.Pixels}, {plane}), {y}.Slice((n * {p.M} + oc) * {plane}, {plane}), {ctx.In(2)}[oc], {ctx.In(3)}[oc], {ctx.In(4)}[oc], {r.YZero}, {r.Min}, {r.Max});");
                     }
                 }
             }
