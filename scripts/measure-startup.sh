@@ -41,9 +41,10 @@ time_runs() {
     if command -v hyperfine >/dev/null; then
         local json
         json=$(mktemp)
-        hyperfine -N --warmup 3 --runs "$runs" --export-json "$json" "$*" >/dev/null
-        /usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print("%.1f ms +- %.1f" % (r["mean"]*1e3, r["stddev"]*1e3))' "$json"
-        rm -f "$json"
+        # hyperfine's outlier warnings would land in the table: its stderr is shown only when it fails.
+        hyperfine -N --warmup 3 --runs "$runs" --export-json "$json" "$*" >/dev/null 2>"$json.err" || { cat "$json.err" >&2; return 1; }
+        /usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print("%.1f +- %.1f ms (min %.1f)" % (r["mean"]*1e3, r["stddev"]*1e3, r["min"]*1e3))' "$json"
+        rm -f "$json" "$json.err"
     else
         # Fallback without hyperfine: wall time per run from date's nanoseconds (includes bash's fork+exec).
         local i t0 t1
@@ -51,7 +52,7 @@ time_runs() {
         for ((i = 0; i < runs; i++)); do
             t0=$(date +%s%N); "$@" >/dev/null; t1=$(date +%s%N)
             echo $(((t1 - t0) / 1000))
-        done | awk '{s+=$1; q+=$1*$1; n++} END {m=s/n; printf "%.1f ms +- %.1f (date, no hyperfine)\n", m/1e3, sqrt(q/n-m*m)/1e3}'
+        done | awk '{s+=$1; q+=$1*$1; n++} END {m=s/n; printf "%.1f +- %.1f ms (date, no hyperfine)\n", m/1e3, sqrt(q/n-m*m)/1e3}'
     fi
 }
 
@@ -62,9 +63,9 @@ time_runs() {
 echo
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "dotnet $(dotnet --version), $runs runs each after 3 warm-up runs"
-printf '| %-38s | %12s | %16s | %22s |\n' "app" "executable" "deployed files" "start to first result"
-printf '|%s|%s|%s|%s|\n' "----------------------------------------" "-------------:" "-----------------:" "-----------------------:"
-row() { printf '| %-38s | %12s | %16s | %22s |\n' "$1" "$2" "$3" "$4"; }
+printf '| %-38s | %12s | %16s | %32s |\n' "app" "executable" "deployed files" "start to first result"
+printf '|%s|%s|%s|%s|\n' "----------------------------------------" "-------------:" "-----------------:" "---------------------------------:"
+row() { printf '| %-38s | %12s | %16s | %32s |\n' "$1" "$2" "$3" "$4"; }
 row "QuantGen INT8, NativeAOT" "$(mb "$(stat -c %s "$sample_dir/publish/FashionMnist")")" "$(mb "$(deployed_bytes "$sample_dir/publish")")" \
     "$(time_runs "$sample_dir/publish/FashionMnist" --first-prediction)"
 row "ONNX Runtime FP32, NativeAOT" "$(mb "$(stat -c %s "$peer_dir/publish/QuantGen.StartupPeer")")" "$(mb "$(deployed_bytes "$peer_dir/publish")")" \
