@@ -44,6 +44,7 @@ public class JitOptimizationTests : IClassFixture<JitOptimizationTests.SampleMod
         string summaryPath = Path.Combine(_program.Directory, "jit-" + Guid.NewGuid().ToString("N") + ".txt");
         var (exitCode, printed) = RunWithJitSummary(_program.AssemblyPath, summaryPath);
         Assert.True(exitCode == 0, $"The runner failed (exit code {exitCode}):\n{printed}");
+        Assert.True(File.Exists(summaryPath), "The JIT wrote no summary: does this runtime still honour DOTNET_JitStdOutFile and DOTNET_JitDisasmSummary?");
 
         // "   12: JIT compiled Tests.M_fashion_cnn_Int8:Predict(...) [FullOpts, IL size=1234, code size=5678]"
         var compiled = File.ReadAllLines(summaryPath)
