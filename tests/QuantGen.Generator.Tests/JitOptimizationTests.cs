@@ -36,7 +36,7 @@ public class JitOptimizationTests : IClassFixture<JitOptimizationTests.SampleMod
     /// The JIT's own verdict on a real run: the sample models' Predict, called once each in a child process with
     /// tiering off (every method compiled once, fully optimized unless the JIT gives up) and the JIT's summary on
     /// (<c>DOTNET_JitDisasmSummary</c>, which the release runtime supports). The JIT writes a method it gave up on as
-    /// "[Tier-0 switched MinOpts, IL size=...]" (checked with an 89,609-byte method); optimized ones as "[FullOpts, ...]".
+    /// "[Tier-0 switched MinOpts, IL size=...]" (checked by the next test); optimized ones as "[FullOpts, ...]".
     /// </summary>
     [Fact]
     public void The_JIT_fully_optimizes_every_generated_method_that_Predict_runs()
@@ -61,6 +61,40 @@ public class JitOptimizationTests : IClassFixture<JitOptimizationTests.SampleMod
         var minOpts = compiled.Where(m => m.Contains("MinOpts", StringComparison.Ordinal)).ToList();
         Assert.True(minOpts.Count == 0, "The JIT gave up optimizing:\n" + string.Join("\n", minOpts));
         Assert.All(compiled, m => Assert.Contains("[FullOpts", m, StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// The oracle itself: a method past the IL size limit (7,000 statements, ~70 KB of IL) run the same way is reported
+    /// with "MinOpts", so the test above would see a generated method the JIT gave up on.
+    /// </summary>
+    [Fact]
+    public void The_JIT_summary_reports_a_method_past_the_limits_as_MinOpts()
+    {
+        var body = new StringBuilder();
+        for (int i = 0; i < 7_000; i++) body.Append("a = a * 3 + ").Append(i).AppendLine(";");
+        string source = $$"""
+            public static class Huge
+            {
+                public static int Run(int a)
+                {
+            {{body}}
+                    return a;
+                }
+
+                public static int Main(string[] args) => Run(args.Length) == 0 ? 1 : 0;
+            }
+            """;
+        string assemblyPath = Path.Combine(_program.Directory, "Huge.dll");
+        var compilation = GeneratorHarness.CreateCompilation(new[] { source }, "Huge")
+            .WithOptions(new CSharpCompilationOptions(OutputKind.ConsoleApplication, optimizationLevel: OptimizationLevel.Release));
+        var emit = compilation.Emit(assemblyPath);
+        Assert.True(emit.Success, string.Join("\n", emit.Diagnostics));
+        File.Copy(Path.ChangeExtension(_program.AssemblyPath, ".runtimeconfig.json"), Path.ChangeExtension(assemblyPath, ".runtimeconfig.json"));
+
+        string summaryPath = Path.Combine(_program.Directory, "jit-huge.txt");
+        RunWithJitSummary(assemblyPath, summaryPath);
+        string line = File.ReadAllLines(summaryPath).Single(l => l.Contains("JIT compiled Huge:Run(", StringComparison.Ordinal));
+        Assert.Contains("MinOpts", line, StringComparison.Ordinal);
     }
 
     /// <summary>
