@@ -48,5 +48,7 @@ dotnet restore >/dev/null
 echo "model:        $1 ($(stat -c %s "$model") bytes)"
 echo "build time:   $(grep 'Elapsed (wall clock)' time.log | awk '{print $NF}')"
 echo "peak memory:  $(( $(grep 'Maximum resident' time.log | awk '{print $NF}') / 1024 )) MB"
+# CPU seconds of the build and its processes: moves less than wall time when other work shares the cores.
+echo "cpu time:     $(grep 'User time' time.log | awk '{print $NF}') s user + $(grep 'System time' time.log | awk '{print $NF}') s system, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "assembly:     $(stat -c %s bin/Release/net10.0/app.dll) bytes"
 dotnet bin/Release/net10.0/app.dll

@@ -85,6 +85,17 @@ public sealed class FashionMnistData
     public static FashionMnistData LoadTest() => LoadSplit("t10k", "slice1000", count: null);
 
     /// <summary>
+    /// The first <paramref name="count"/> test images, from the same files as <see cref="LoadTest()"/>; only those
+    /// are decompressed, so reading one image costs little (the start-up measurement depends on it).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The files hold fewer than <paramref name="count"/> images.</exception>
+    public static FashionMnistData LoadTest(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        return LoadSplit("t10k", "slice1000", count);
+    }
+
+    /// <summary>
     /// The first <paramref name="count"/> training images, for calibration: from the full 60,000 when
     /// the Debian package is installed, otherwise from the 512-image slice under <c>Data/</c>.
     /// </summary>
