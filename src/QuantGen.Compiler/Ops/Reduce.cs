@@ -36,6 +36,9 @@ public abstract class ReduceOperator : Operator
     /// </summary>
     protected abstract void EmitVectorLoop(SourceWriter w, int extent);
 
+    /// <summary>Vector256 form of <see cref="EmitCombine"/>, lane by lane equal to it.</summary>
+    protected abstract string EmitVectorRowCombine(string acc, string v);
+
     /// <summary>Which input dimensions are reduced (none: the op is the identity) and the output shape.</summary>
     private sealed record Plan(bool[] Reduced, int[] Output, int Count);
 
@@ -156,10 +159,74 @@ public abstract class ReduceOperator : Operator
             else
                 groups.Add((p.Reduced[d], x[d], strides[d]));
         }
+        w.Line($"// Each output element reduces {p.Count} input element(s).");
+        if (groups.Count > 0 && !groups[groups.Count - 1].Reduced && groups.Any(g => g.Reduced))
+            EmitRows(w, xs, y, groups, p.Count);
+        else
+            EmitElements(w, xs, y, groups, p.Count);
+    }
+
+    /// <summary>
+    /// The innermost dimensions are kept (e.g. [B, S, H] pooled over S): each output row accumulates whole input rows,
+    /// contiguous on both sides, 8 lanes at a time. Every output element still folds its inputs in the same order.
+    /// </summary>
+    private void EmitRows(SourceWriter w, string xs, string y, List<(bool Reduced, int Extent, int Stride)> groups, int count)
+    {
+        int row = groups[groups.Count - 1].Extent;
+        var loops = groups.Take(groups.Count - 1).ToList();
+        var outer = loops.Where(g => !g.Reduced).ToList();
+        var reduced = loops.Where(g => g.Reduced).ToList();
+        w.Line($"// The last {row} element(s) are kept: whole rows are folded into the output row.");
+        w.Line("int yo = 0;");
+        var closers = new List<IDisposable>();
+        string offset = "0";
+        for (int k = 0; k < outer.Count; k++)
+        {
+            closers.Add(w.Block($"for (int i{k} = 0; i{k} < {outer[k].Extent}; i{k}++)"));
+            w.Line($"int xo{k} = {StridedCopy.Offset(offset, $"i{k}", outer[k].Stride)};");
+            offset = $"xo{k}";
+        }
+        w.Line($"var yr = {y}.Slice(yo, {row});");
+        w.Line($"yr.Fill({EmitInitial});");
+        var inner = new List<IDisposable>();
+        for (int r = 0; r < reduced.Count; r++)
+        {
+            inner.Add(w.Block($"for (int r{r} = 0; r{r} < {reduced[r].Extent}; r{r}++)"));
+            w.Line($"int ro{r} = {StridedCopy.Offset(offset, $"r{r}", reduced[r].Stride)};");
+            offset = $"ro{r}";
+        }
+        w.Line($"var xr = {xs}.Slice({offset}, {row});");
+        w.Line("int k = 0;");
+        if (row >= 8)
+        {
+            using (w.Block("if (Vector256.IsHardwareAccelerated)"))
+            {
+                w.Line("ref float rx = ref MemoryMarshal.GetReference(xr);");
+                w.Line("ref float ry = ref MemoryMarshal.GetReference(yr);");
+                using (w.Block($"for (; k <= {row - 8}; k += 8)"))
+                {
+                    w.Line("var va = Vector256.LoadUnsafe(ref ry, (nuint)k);");
+                    w.Line("var vx = Vector256.LoadUnsafe(ref rx, (nuint)k);");
+                    w.Line($"{EmitVectorRowCombine("va", "vx")}.StoreUnsafe(ref ry, (nuint)k);");
+                }
+            }
+        }
+        w.Line($"for (; k < {row}; k++) yr[k] = {EmitCombine("yr[k]", "xr[k]")};");
+        for (int i = inner.Count - 1; i >= 0; i--)
+            inner[i].Dispose();
+        string finish = EmitFinish("yr[k]", count);
+        if (finish != "yr[k]")
+            w.Line($"for (int k = 0; k < {row}; k++) yr[k] = {finish};");
+        w.Line($"yo += {row};");
+        for (int i = closers.Count - 1; i >= 0; i--)
+            closers[i].Dispose();
+    }
+
+    /// <summary>Each output element in turn folds its inputs; a contiguous innermost reduced run is read 8 lanes at a time.</summary>
+    private void EmitElements(SourceWriter w, string xs, string y, List<(bool Reduced, int Extent, int Stride)> groups, int count)
+    {
         var kept = groups.Where(g => !g.Reduced).ToList();
         var reduced = groups.Where(g => g.Reduced).ToList();
-
-        w.Line($"// Each output element reduces {p.Count} input element(s).");
         if (kept.Count > 0) w.Line("int o = 0;");
         var closers = new List<IDisposable>();
         string offset = "0";
@@ -170,9 +237,13 @@ public abstract class ReduceOperator : Operator
             offset = $"xo{k}";
         }
         w.Line($"float acc = {EmitInitial};");
-        // The innermost reduced run is contiguous when it is the last dimension group: 8 lanes at a time there.
-        var last = reduced[reduced.Count - 1];
-        bool contiguous = groups[groups.Count - 1].Reduced && last.Stride == 1 && last.Extent >= 16;
+        if (reduced.Count == 0)
+        {
+            // Every reduced dimension has extent 1: one element each.
+            w.Line($"acc = {EmitCombine("acc", $"{xs}[{offset}]")};");
+        }
+        var last = reduced.Count > 0 ? reduced[reduced.Count - 1] : default;
+        bool contiguous = reduced.Count > 0 && groups[groups.Count - 1].Reduced && last.Stride == 1 && last.Extent >= 16;
         var inner = new List<IDisposable>();
         for (int r = 0; r < reduced.Count; r++)
         {
@@ -202,7 +273,7 @@ public abstract class ReduceOperator : Operator
         }
         for (int i = inner.Count - 1; i >= 0; i--)
             inner[i].Dispose();
-        w.Line($"{y}[{(kept.Count > 0 ? "o++" : "0")}] = {EmitFinish("acc", p.Count)};");
+        w.Line($"{y}[{(kept.Count > 0 ? "o++" : "0")}] = {EmitFinish("acc", count)};");
         for (int i = closers.Count - 1; i >= 0; i--)
             closers[i].Dispose();
     }
@@ -215,6 +286,8 @@ public abstract class SumReduceOperator : ReduceOperator
     protected override double Combine(double acc, double x) => acc + x;
     protected override string EmitInitial => "0f";
     protected override string EmitCombine(string acc, string v) => $"{acc} + {v}";
+
+    protected override string EmitVectorRowCombine(string acc, string v) => $"({acc} + {v})";
 
     protected override void EmitVectorLoop(SourceWriter w, int extent)
     {
@@ -249,6 +322,10 @@ public sealed class ReduceMax : ReduceOperator
     protected override double Combine(double acc, double x) => double.IsNaN(acc) || double.IsNaN(x) ? double.NaN : Math.Max(acc, x);
     protected override string EmitInitial => "float.NegativeInfinity";
     protected override string EmitCombine(string acc, string v) => $"MathF.Max({acc}, {v})";
+
+    // Where either lane is NaN, acc + v is NaN: the lanes then agree with MathF.Max whatever Vector256.Max does with NaN.
+    protected override string EmitVectorRowCombine(string acc, string v) =>
+        $"Vector256.ConditionalSelect(Vector256.Equals({acc}, {acc}) & Vector256.Equals({v}, {v}), Vector256.Max({acc}, {v}), {acc} + {v})";
 
     protected override void EmitVectorLoop(SourceWriter w, int extent)
     {

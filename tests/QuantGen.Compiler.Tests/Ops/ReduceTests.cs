@@ -67,6 +67,48 @@ public class ReduceTests
         Matches(builder.ToBytes(), inputs.ToArray());
     }
 
+    [Theory]
+    [InlineData("ReduceSum", 13)]
+    [InlineData("ReduceMax", 18)]
+    [InlineData("ReduceMean", 18)]
+    public void Kept_inner_rows_take_the_row_path_at_every_width(string op, long opset)
+    {
+        // [B, S, H] pooled over S (the rows of H stay contiguous): H from 1 to 19 covers the scalar path and every
+        // tail after the 8-lane blocks; then reduced and kept dimensions interleaved, and a reduced axis of extent 1.
+        var builder = new OnnxModelBuilder(opset: opset).Longs("seq", 1).Longs("interleaved", 0, 2).Longs("unit", 1);
+        var inputs = new System.Collections.Generic.List<System.Array>();
+        for (int h = 1; h <= 19; h += 2)
+        {
+            builder.Input($"x{h}", 2, 5, h).Node($"pool{h}", op, new[] { $"x{h}", "seq" }, new[] { $"y{h}" }, KeepDims(0)).Result($"y{h}");
+            inputs.Add(Floats(10 * h, h, 5f));
+        }
+        builder.Input("t", 3, 4, 2, 9).Node("interleaved", op, new[] { "t", "interleaved" }, new[] { "y_t" }).Result("y_t");
+        inputs.Add(Floats(216, 77, 5f));
+        builder.Input("u", 3, 1, 4).Node("unit_axis", op, new[] { "u", "unit" }, new[] { "y_u" }).Result("y_u");
+        inputs.Add(Floats(12, 78, 5f));
+        Matches(builder.ToBytes(), inputs.ToArray());
+    }
+
+    [Fact]
+    public void ReduceMax_row_path_propagates_NaN()
+    {
+        var model = new OnnxModelBuilder(opset: 18)
+            .Input("x", 3, 12).Longs("first", 0)
+            .Node("max", "ReduceMax", new[] { "x", "first" }, new[] { "y" }).Result("y")
+            .ToBytes();
+        var x = Floats(36, 9, 3f);
+        x[12 + 2] = float.NaN;  // column 2, in the 8-lane block
+        x[24 + 10] = float.NaN; // column 10, in the tail
+        var graph = ModelCompiler.Prepare(model, "model.onnx");
+        using var loaded = LoadedModel.Load(GeneratorHarness.RunModel(model), graph);
+        var y = (float[])loaded.Run(x)[0];
+        for (int c = 0; c < 12; c++)
+        {
+            if (c is 2 or 10) Assert.True(float.IsNaN(y[c]), $"column {c}");
+            else Assert.Equal(System.Math.Max(x[c], System.Math.Max(x[12 + c], x[24 + c])), y[c]);
+        }
+    }
+
     [Fact]
     public void ReduceMax_propagates_NaN_on_both_paths()
     {
