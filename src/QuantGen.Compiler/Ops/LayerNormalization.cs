@@ -159,7 +159,8 @@ public sealed class LayerNormalization : Operator
             w.Line("// Nothing to normalize: there are no rows.");
             return;
         }
-        bool vector = n >= 8;
+        // Vector256 where the CPU has it (AVX2), else Vector128 (SSE, NEON), else scalar; each width only when a row holds a vector.
+        var widths = new[] { ("Vector256", 8), ("Vector128", 4) }.Where(v => n >= v.Item2).ToArray();
 
         w.Line($"// {p.Rows} row(s) of {n}: mean and variance in one pass, shifted by the row's first element so a large mean does not");
         w.Line("// cancel the variance away; then y = (x - mean) * invStdDev" + (scale != null ? " * scale" : "") + (bias != null ? " + bias" : "") + ".");
@@ -171,22 +172,23 @@ public sealed class LayerNormalization : Operator
             w.Line("float shift = xr[0];");
             w.Line("float s1 = 0f, s2 = 0f;");
             w.Line("int i = 0;");
-            if (vector)
+            for (int v = 0; v < widths.Length; v++)
             {
-                using (w.Block("if (Vector256.IsHardwareAccelerated)"))
+                var (vec, lanes) = widths[v];
+                using (w.Block($"{(v > 0 ? "else if" : "if")} ({vec}.IsHardwareAccelerated)"))
                 {
                     w.Line("ref float rx = ref MemoryMarshal.GetReference(xr);");
-                    w.Line("var vshift = Vector256.Create(shift);");
-                    w.Line("var v1 = Vector256<float>.Zero;");
-                    w.Line("var v2 = Vector256<float>.Zero;");
-                    using (w.Block($"for (; i <= {n - 8}; i += 8)"))
+                    w.Line($"var vshift = {vec}.Create(shift);");
+                    w.Line($"var v1 = {vec}<float>.Zero;");
+                    w.Line($"var v2 = {vec}<float>.Zero;");
+                    using (w.Block($"for (; i <= {n - lanes}; i += {lanes})"))
                     {
-                        w.Line("var d = Vector256.LoadUnsafe(ref rx, (nuint)i) - vshift;");
+                        w.Line($"var d = {vec}.LoadUnsafe(ref rx, (nuint)i) - vshift;");
                         w.Line("v1 += d;");
                         w.Line("v2 += d * d;");
                     }
-                    w.Line("s1 = Vector256.Sum(v1);");
-                    w.Line("s2 = Vector256.Sum(v2);");
+                    w.Line($"s1 = {vec}.Sum(v1);");
+                    w.Line($"s2 = {vec}.Sum(v2);");
                 }
             }
             using (w.Block($"for (; i < {n}; i++)"))
@@ -203,18 +205,19 @@ public sealed class LayerNormalization : Operator
             if (invStd) w.Line($"{ctx.Out(2)}[{r0}] = invStdDev;");
             w.Line("i = 0;");
             string Affine(string v, string m, string inv, string s, string b) => $"({v} - {m}) * {inv}" + (scale != null ? $" * {s}" : "") + (bias != null ? $" + {b}" : "");
-            if (vector)
+            for (int v = 0; v < widths.Length; v++)
             {
-                using (w.Block("if (Vector256.IsHardwareAccelerated)"))
+                var (vec, lanes) = widths[v];
+                using (w.Block($"{(v > 0 ? "else if" : "if")} ({vec}.IsHardwareAccelerated)"))
                 {
                     w.Line("ref float rx = ref MemoryMarshal.GetReference(xr);");
                     w.Line("ref float ry = ref MemoryMarshal.GetReference(yr);");
                     if (scale != null) w.Line($"ref float rs = ref MemoryMarshal.GetReference({scale});");
                     if (bias != null) w.Line($"ref float rb = ref MemoryMarshal.GetReference({bias});");
-                    w.Line("var vmean = Vector256.Create(mean);");
-                    w.Line("var vinv = Vector256.Create(invStdDev);");
-                    w.Line($"for (; i <= {n - 8}; i += 8)");
-                    string Load(string r) => $"Vector256.LoadUnsafe(ref {r}, (nuint)i)";
+                    w.Line($"var vmean = {vec}.Create(mean);");
+                    w.Line($"var vinv = {vec}.Create(invStdDev);");
+                    w.Line($"for (; i <= {n - lanes}; i += {lanes})");
+                    string Load(string r) => $"{vec}.LoadUnsafe(ref {r}, (nuint)i)";
                     w.Line($"    ({Affine(Load("rx"), "vmean", "vinv", Load("rs"), Load("rb"))}).StoreUnsafe(ref ry, (nuint)i);");
                 }
             }
