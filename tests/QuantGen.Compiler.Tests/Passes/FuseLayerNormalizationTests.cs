@@ -133,6 +133,25 @@ public class FuseLayerNormalizationTests
     }
 
     [Fact]
+    public void RMSNorm_is_not_a_layer_norm()
+    {
+        // T5/LLaMA RMSNorm: x / sqrt(mean(x²) + eps) · gamma; no mean is subtracted, so it must stay as it is.
+        var b = new OnnxModelBuilder(opset: 13).Input("x", 2, 5, Hidden)
+            .Initializer("eps", new long[0], new[] { 1e-6f }).Initializer("two", new long[0], new[] { 2f })
+            .Initializer("gamma", new long[] { Hidden }, OnnxModelBuilder.RandomFloats(Hidden, 4))
+            .Node("pow", "Pow", new[] { "x", "two" }, new[] { "sq" })
+            .Node("mean", "ReduceMean", new[] { "sq" }, new[] { "ms" }, OnnxAttribute.Ints("axes", -1))
+            .Node("add", "Add", new[] { "ms", "eps" }, new[] { "mse" })
+            .Node("sqrt", "Sqrt", new[] { "mse" }, new[] { "rms" })
+            .Node("div", "Div", new[] { "x", "rms" }, new[] { "n" })
+            .Node("scale", "Mul", new[] { "n", "gamma" }, new[] { "y" })
+            .Output("y", 2, 5, Hidden);
+        var graph = Import(b);
+        FuseLayerNormalization.Run(graph);
+        Assert.Equal(new[] { "Pow", "ReduceMean", "Add", "Sqrt", "Div", "Mul" }, PassTestModels.Ops(graph));
+    }
+
+    [Fact]
     public void A_runtime_gamma_stays_a_Mul_after_the_fused_core()
     {
         var b = Decomposed(gamma: "g_in").Input("g_in", Hidden);
