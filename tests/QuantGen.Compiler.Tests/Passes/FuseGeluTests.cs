@@ -123,6 +123,30 @@ public class FuseGeluTests
     }
 
     [Fact]
+    public void Constant_nodes_are_folded_by_shape_inference_then_matched()
+    {
+        // torch.onnx writes the constants as Constant nodes, not initializers; in the compiler the pass runs after
+        // shape inference has folded them. The tanh form with a Mul cube needs only operators this branch has.
+        var b = new OnnxModelBuilder(opset: 13).Input("x", 4, 16);
+        foreach (var (name, value) in new[] { ("beta", 0.7978846f), ("kappa", 0.044715f), ("one", 1f), ("half", 0.5f) })
+            b.Node("/act/Constant_" + name, "Constant", new string[0], new[] { name }, OnnxAttribute.Float("value_float", value));
+        b.Node("/act/Mul", "Mul", new[] { "x", "x" }, new[] { "sq" })
+            .Node("/act/Mul_1", "Mul", new[] { "sq", "x" }, new[] { "cube" })
+            .Node("/act/Mul_2", "Mul", new[] { "cube", "kappa" }, new[] { "kc" })
+            .Node("/act/Add", "Add", new[] { "kc", "x" }, new[] { "inner" })
+            .Node("/act/Mul_3", "Mul", new[] { "inner", "beta" }, new[] { "scaled" })
+            .Node("/act/Tanh", "Tanh", new[] { "scaled" }, new[] { "t" })
+            .Node("/act/Add_1", "Add", new[] { "t", "one" }, new[] { "a" })
+            .Node("/act/Mul_4", "Mul", new[] { "half", "x" }, new[] { "hx" })
+            .Node("/act/Mul_5", "Mul", new[] { "hx", "a" }, new[] { "y" })
+            .Output("y", 4, 16);
+        var graph = PassTestModels.Imported(b);
+        Assert.Equal(9, graph.Nodes.Count); // the Constant nodes are folded away
+        Assert.Equal(1, FuseGelu.FuseAll(graph));
+        Assert.Equal("tanh", Assert.Single(graph.Nodes).Attributes["approximate"].String);
+    }
+
+    [Fact]
     public void Run_fuses_only_when_an_operator_runs_Gelu()
     {
         // A Gelu node nothing can run would fail later at emission; until ops1's Gelu is registered, Run keeps the pattern.
