@@ -8,7 +8,7 @@ namespace QuantGen.Compiler.Passes;
 /// Replaces the decomposed layer norm that exporters write before opset 17 by one LayerNormalization node:
 /// <code>
 /// m = ReduceMean(x, trailing axes)   d = Sub(x, m)   v = ReduceMean(Pow(d, 2) or Mul(d, d), same axes)
-/// y = Div(d, Sqrt(Add(v, eps)))      then optionally Mul(y, gamma) and Add(y, beta), constants in either order
+/// y = Div(d, Sqrt(Add(v, eps)))      (or Pow(·, 0.5)), then optionally Mul(y, gamma) and Add(y, beta), constants in either order
 /// </code>
 /// It matches only when every intermediate is private to the pattern, the axes are the same trailing ones in both
 /// means (kept dimensions), and eps, gamma and beta are build-time constants that broadcast onto the normalized
@@ -66,7 +66,9 @@ public static class FuseLayerNormalization
         float? eps = epsName == null ? null : g.Scalar(epsName);
         if (addEps == null || eps is not float epsilon || !(epsilon >= 0f) || float.IsInfinity(epsilon))
             return null;
-        var sqrt = g.Sole(addEps.Outputs[0], "Sqrt");
+        // The standard deviation: Sqrt, or Pow(·, 0.5) as TensorFlow converters write it.
+        var sqrt = g.Sole(addEps.Outputs[0], "Sqrt")
+            ?? (g.Sole(addEps.Outputs[0], "Pow") is { } pow && pow.Inputs.Count == 2 && pow.Inputs[0] == addEps.Outputs[0] && g.Scalar(pow.Inputs[1]) == 0.5f ? pow : null);
         if (sqrt == null || g.Sole(sqrt.Outputs[0], "Div") != div || div.Inputs[1] != sqrt.Outputs[0])
             return null;
 

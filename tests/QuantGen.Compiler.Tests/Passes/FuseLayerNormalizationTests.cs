@@ -133,6 +133,26 @@ public class FuseLayerNormalizationTests
     }
 
     [Fact]
+    public void Pow_one_half_as_the_square_root_is_matched()
+    {
+        // tf2onnx writes the standard deviation as Pow(variance + eps, 0.5); Pow(·, 0.25) is something else.
+        OnnxModelBuilder Model(float exponent) => new OnnxModelBuilder(opset: 13).Input("x", 2, 5, Hidden)
+            .Initializer("eps", new long[0], new[] { 1e-5f }).Initializer("e", new long[0], new[] { exponent })
+            .Node("m", "ReduceMean", new[] { "x" }, new[] { "m_out" }, OnnxAttribute.Ints("axes", -1))
+            .Node("d", "Sub", new[] { "x", "m_out" }, new[] { "d_out" })
+            .Node("sq", "Mul", new[] { "d_out", "d_out" }, new[] { "sq_out" })
+            .Node("v", "ReduceMean", new[] { "sq_out" }, new[] { "v_out" }, OnnxAttribute.Ints("axes", -1))
+            .Node("ve", "Add", new[] { "v_out", "eps" }, new[] { "ve_out" })
+            .Node("s", "Pow", new[] { "ve_out", "e" }, new[] { "s_out" })
+            .Node("n", "Div", new[] { "d_out", "s_out" }, new[] { "y" })
+            .Output("y", 2, 5, Hidden);
+        FusesAndMatchesOnnxRuntime(Model(0.5f), "LayerNormalization");
+        var other = Import(Model(0.25f));
+        FuseLayerNormalization.Run(other);
+        Assert.Equal(7, other.Nodes.Count);
+    }
+
+    [Fact]
     public void RMSNorm_is_not_a_layer_norm()
     {
         // T5/LLaMA RMSNorm: x / sqrt(mean(x²) + eps) · gamma; no mean is subtracted, so it must stay as it is.
