@@ -17,7 +17,8 @@ public sealed record CompileResult(IReadOnlyList<GeneratedFile> Files, IReadOnly
 /// <summary>
 /// The model compiler's entry point. The passes, in order:
 /// import → supported-op check → shape inference with constant folding → remove Identity/Dropout →
-/// fold BatchNormalization → fuse activations → remove dead nodes → memory planning and C# emission.
+/// fold BatchNormalization → fuse decomposed LayerNormalization → fuse decomposed GELU → fuse activations →
+/// remove dead nodes → memory planning and C# emission.
 /// </summary>
 public static class ModelCompiler
 {
@@ -29,6 +30,10 @@ public static class ModelCompiler
         ShapeInference.Run(graph);
         RemoveIdentities.Run(graph);
         FoldBatchNormalization.Run(graph);
+        // Before FuseActivations and quantization: the patterns are matched op by op, and INT8 must see the fused
+        // nodes (a decomposed LayerNorm's mean, variance and rsqrt lose too much in 8 bits).
+        FuseLayerNormalization.Run(graph);
+        FuseGelu.Run(graph);
         FuseActivations.Run(graph);
         RemoveDeadNodes.Run(graph);
         return graph;

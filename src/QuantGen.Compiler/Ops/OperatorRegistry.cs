@@ -17,6 +17,8 @@ public static class OperatorRegistry
         new MatMul(), new Softmax(), new ReduceMean(),
         new Transpose(), new Concat(), new Gather(), new Slice(), new Pad(),
         new QuantizeLinear(), new DequantizeLinear(), new QLinearConv(), new QLinearMatMul(), new ConvInteger(), new MatMulInteger(),
+        // Transformer ops, batch 2
+        new ReduceSum(), new ReduceMax(), new Split(), new LayerNormalization(),
     }.ToDictionary(op => op.OpType);
 
     /// <summary>

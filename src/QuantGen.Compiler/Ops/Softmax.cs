@@ -87,17 +87,53 @@ public sealed class Softmax : Operator
             };
             string at = d.Inner > 1 ? $"b + k * {d.Inner}" : "b + k";
             w.Line($"int b = {b};");
-            w.Line($"float max = {x}[b];");
-            w.Line($"for (int k = 1; k < {d.Length}; k++) max = MathF.Max(max, {x}[{at}]);");
-            w.Line("float sum = 0f;");
-            using (w.Block($"for (int k = 0; k < {d.Length}; k++)"))
+            if (d.Inner == 1 && d.Length >= 16)
             {
-                w.Line($"float e = MathF.Exp({x}[{at}] - max);");
-                w.Line($"{y}[{at}] = e;");
-                w.Line("sum += e;");
+                // A contiguous row (the last axis, as in attention): max and the final scaling 8 lanes at a time. The max
+                // is the same whatever the order; a NaN anywhere makes the sum, hence every output, NaN on both paths.
+                w.Line($"var xr = {x}.Slice(b, {d.Length});");
+                w.Line($"var yr = {y}.Slice(b, {d.Length});");
+                w.Line("float max = xr[0];");
+                w.Line("int k = 0;");
+                using (w.Block("if (Vector256.IsHardwareAccelerated)"))
+                {
+                    w.Line("ref float rx = ref MemoryMarshal.GetReference(xr);");
+                    w.Line("var vmax = Vector256.LoadUnsafe(ref rx);");
+                    w.Line($"for (k = 8; k <= {d.Length - 8}; k += 8) vmax = Vector256.Max(vmax, Vector256.LoadUnsafe(ref rx, (nuint)k));");
+                    w.Line("for (int l = 0; l < 8; l++) max = MathF.Max(max, vmax.GetElement(l));");
+                }
+                w.Line($"for (; k < {d.Length}; k++) max = MathF.Max(max, xr[k]);");
+                w.Line("float sum = 0f;");
+                using (w.Block($"for (k = 0; k < {d.Length}; k++)"))
+                {
+                    w.Line("float e = MathF.Exp(xr[k] - max);");
+                    w.Line("yr[k] = e;");
+                    w.Line("sum += e;");
+                }
+                w.Line("float scale = 1f / sum;");
+                w.Line("k = 0;");
+                using (w.Block("if (Vector256.IsHardwareAccelerated)"))
+                {
+                    w.Line("ref float ry = ref MemoryMarshal.GetReference(yr);");
+                    w.Line("var vscale = Vector256.Create(scale);");
+                    w.Line($"for (; k <= {d.Length - 8}; k += 8) (Vector256.LoadUnsafe(ref ry, (nuint)k) * vscale).StoreUnsafe(ref ry, (nuint)k);");
+                }
+                w.Line($"for (; k < {d.Length}; k++) yr[k] *= scale;");
             }
-            w.Line("float scale = 1f / sum;");
-            w.Line($"for (int k = 0; k < {d.Length}; k++) {y}[{at}] *= scale;");
+            else
+            {
+                w.Line($"float max = {x}[b];");
+                w.Line($"for (int k = 1; k < {d.Length}; k++) max = MathF.Max(max, {x}[{at}]);");
+                w.Line("float sum = 0f;");
+                using (w.Block($"for (int k = 0; k < {d.Length}; k++)"))
+                {
+                    w.Line($"float e = MathF.Exp({x}[{at}] - max);");
+                    w.Line($"{y}[{at}] = e;");
+                    w.Line("sum += e;");
+                }
+                w.Line("float scale = 1f / sum;");
+                w.Line($"for (int k = 0; k < {d.Length}; k++) {y}[{at}] *= scale;");
+            }
         }
     }
 }

@@ -46,6 +46,26 @@ public class MatMulTests
     }
 
     [Fact]
+    public void Attention_of_activation_by_activation_matches_OnnxRuntime()
+    {
+        // Scaled dot-product attention as exporters write it, [B, H, S, D]: Q x K^T -> [B, H, S, S], scale,
+        // softmax over the keys, x V -> [B, H, S, D]; K^T is a Transpose, so every MatMul operand is computed at run time.
+        // The second case broadcasts one K over the heads ([B, 1, D, S]), as multi-query attention does.
+        var model = new OnnxModelBuilder(opset: 13)
+            .Input("q", 2, 3, 5, 8).Input("k", 2, 3, 5, 8).Input("v", 2, 3, 5, 8).Input("k1", 2, 1, 8, 5)
+            .Initializer("scale", new long[0], new[] { 0.35355339f })
+            .Node("k_t", "Transpose", new[] { "k" }, new[] { "kt" }, OnnxAttribute.Ints("perm", 0, 1, 3, 2))
+            .Node("scores", "MatMul", new[] { "q", "kt" }, new[] { "s" })
+            .Node("scaled", "Mul", new[] { "s", "scale" }, new[] { "s_scaled" })
+            .Node("probs", "Softmax", new[] { "s_scaled" }, new[] { "p" }, OnnxAttribute.Int("axis", -1))
+            .Node("context", "MatMul", new[] { "p", "v" }, new[] { "y" })
+            .Node("shared_key", "MatMul", new[] { "q", "k1" }, new[] { "y_shared" })
+            .Results("y", "y_shared")
+            .ToBytes();
+        Matches(model, Floats(240, 31, 2f), Floats(240, 32, 2f), Floats(240, 33), Floats(80, 34, 2f));
+    }
+
+    [Fact]
     public void Fused_activation_at_opset_9_matches_OnnxRuntime()
     {
         var model = new OnnxModelBuilder(opset: 9)

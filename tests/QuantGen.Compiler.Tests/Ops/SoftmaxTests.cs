@@ -27,6 +27,27 @@ public class SoftmaxTests
     }
 
     [Fact]
+    public void Contiguous_rows_of_every_tail_length_take_the_vector_path()
+    {
+        // Attention-like rows of 16..24 keys (every remainder after the 8-lane blocks), a row of large values, and
+        // opset 11's flattened rows (axis 1 of [2, 3, 6] is rows of 18).
+        var builder = new OnnxModelBuilder(opset: 13);
+        var inputs = new System.Collections.Generic.List<System.Array>();
+        for (int n = 16; n <= 24; n++)
+        {
+            builder.Input($"s{n}", 2, 3, n).Node($"attn{n}", "Softmax", new[] { $"s{n}" }, new[] { $"p{n}" }).Result($"p{n}");
+            inputs.Add(Floats(6 * n, n, 6f));
+        }
+        builder.Input("big", 2, 40).Node("big_rows", "Softmax", new[] { "big" }, new[] { "p_big" }).Result("p_big");
+        inputs.Add(Floats(80, 3, 20f).Select(v => v + 5000f).ToArray());
+        Matches(builder.ToBytes(), inputs.ToArray());
+
+        var flattened = new OnnxModelBuilder(opset: 11).Input("x", 2, 3, 6)
+            .Node("rows", "Softmax", new[] { "x" }, new[] { "y" }).Result("y").ToBytes();
+        Matches(flattened, Floats(36, 9, 4f));
+    }
+
+    [Fact]
     public void Opset_11_flattens_to_rows_at_axis()
     {
         var model = new OnnxModelBuilder(opset: 11)
