@@ -27,6 +27,7 @@ public static partial class KernelHelpers
             /// <summary>erf(x) in double: Maclaurin series below |x| = 0.5 (keeps erf(-0) = -0), else 1 - erfc; NaN stays NaN, ±inf gives ±1.</summary>
             private static double ErfF64(double x)
             {
+                if (x == 0) return x; // keeps the sign of zero, which the series would lose (-0 + 0 = +0)
                 double z = Math.Abs(x);
                 if (z < 0.5)
                 {

@@ -18,6 +18,7 @@ internal static class ScalarMath
     /// </summary>
     public static double Erf(double x)
     {
+        if (x == 0) return x; // keeps the sign of zero, which the series would lose (-0 + 0 = +0)
         double z = Math.Abs(x);
         if (z < 0.5)
         {
