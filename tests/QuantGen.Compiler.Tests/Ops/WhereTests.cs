@@ -67,6 +67,24 @@ public class WhereTests
     }
 
     [Fact]
+    public void A_constant_bool_mask_is_embedded_and_matches_OnnxRuntime()
+    {
+        // Trilu of ones cast to bool: a build-time 5x5 bool tensor the kernel reads from the embedded weights.
+        var model = new OnnxModelBuilder(opset: 17)
+            .Input("scores", 2, 5, 5)
+            .Initializer("ones", new long[] { 5, 5 }, Enumerable.Repeat(1L, 25).ToArray())
+            .Initializer("minus_inf", new long[0], new[] { float.NegativeInfinity })
+            .Node("tril", "Trilu", new[] { "ones" }, new[] { "t" }, OnnxAttribute.Int("upper", 0))
+            .Node("as_bool", "Cast", new[] { "t" }, new[] { "keep" }, OnnxAttribute.Int("to", OnnxModelBuilder.ElementType.Bool))
+            .Node("causal", "Where", new[] { "keep", "scores", "minus_inf" }, new[] { "y" })
+            .Result("y")
+            .ToBytes();
+        Matches(model, Floats(50, 3));
+        var graph = ModelCompiler.Prepare(model, "mask.onnx");
+        Assert.Equal(DataType.Bool, graph["keep"].Constant!.Type);
+    }
+
+    [Fact]
     public void Bad_inputs_are_diagnostics()
     {
         var floatCondition = new OnnxModelBuilder(opset: 16).Input("c", 3).Input("x", 3).Input("y", 3)
