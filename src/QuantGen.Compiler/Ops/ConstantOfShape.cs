@@ -21,6 +21,9 @@ public sealed class ConstantOfShape : Operator
 
     public override void EmitKernel(KernelContext ctx) => throw new InvalidOperationException("ConstantOfShape is always folded");
 
+    /// <summary>Larger results are refused: they become embedded data (and the build would hold them in memory).</summary>
+    private const long MaxElements = 1 << 25;
+
     private static Tensor Compute(OpContext ctx)
     {
         var value = ctx.TensorAttribute("value") ?? Tensor.FromFloats(new[] { 1 }, new[] { 0f });
@@ -35,7 +38,10 @@ public sealed class ConstantOfShape : Operator
         if (dims.Any(d => d < 0 || d > int.MaxValue))
             throw ctx.Invalid($"the shape [{string.Join(", ", dims)}] has a negative or too large dimension");
         var shape = dims.Select(d => (int)d).ToArray();
-        int n = Shapes.ElementCount(shape);
+        long count = dims.Aggregate(1L, (a, d) => a * d > MaxElements ? MaxElements + 1 : a * d);
+        if (count > MaxElements)
+            throw ctx.Unsupported($"a constant of shape {Shapes.Format(shape)} (at most {MaxElements} elements: it would be embedded in the assembly)");
+        int n = (int)count;
         return value.Type == DataType.Float
             ? Tensor.FromFloats(shape, Enumerable.Repeat(value.Floats![0], n).ToArray())
             : Tensor.FromLongs(value.Type, shape, Enumerable.Repeat(value.Longs![0], n).ToArray());

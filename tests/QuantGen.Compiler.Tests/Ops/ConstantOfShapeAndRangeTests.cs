@@ -80,6 +80,11 @@ public class ConstantOfShapeAndRangeTests
             .Result("y").ToBytes();
         Assert.Contains("one element", Fails(twoValues, "QG0006", "two_values"));
 
+        var huge = new OnnxModelBuilder(opset: 13).Input("x", 2).Longs("s", 100000, 100000)
+            .Node("huge", "ConstantOfShape", new[] { "s" }, new[] { "c" }).Node("use", "Identity", new[] { "x" }, new[] { "y" })
+            .Result("c").Result("y").ToBytes();
+        Assert.Contains("at most", Fails(huge, "QG0005", "huge"));
+
         var doubleValue = new OnnxModelBuilder(opset: 13).Input("x", 2)
             .Node("shape_of", "Shape", new[] { "x" }, new[] { "sx" })
             .Node("double_value", "ConstantOfShape", new[] { "sx" }, new[] { "y" },
