@@ -43,6 +43,37 @@ public sealed class Cast : Operator
     }
 }
 
+/// <summary>
+/// CastLike (opset 15): Cast to the element type of the second input, whose values are not read (the dynamo exporter
+/// writes it to keep constants in the model's precision).
+/// </summary>
+public sealed class CastLike : Operator
+{
+    public override string OpType => "CastLike";
+
+    public override bool IsRuntimeInput(int index) => index == 0;
+
+    public override void InferShapes(ShapeContext ctx)
+    {
+        ctx.RequireType(0, TensorIndexing.AnyType);
+        ctx.RequireType(1, TensorIndexing.AnyType);
+        if (ctx.HasAttribute("saturate") && ctx.Int("saturate", 1) is not (0 or 1))
+            throw ctx.Invalid("'saturate' must be 0 or 1");
+        ctx.SetOutput(0, ctx.InputType(1), ctx.InputShapeOrFail(0));
+    }
+
+    public override string Describe(OpContext ctx) => $"{ctx.InputType(0)} to {ctx.InputType(1)}";
+
+    public override void Evaluate(EvalContext ctx) => ctx.SetOutput(0, ElementTypes.Convert(ctx.Input(0), ctx.InputType(1)));
+
+    public override void EmitKernel(KernelContext ctx)
+    {
+        var from = ctx.InputType(0);
+        var to = ctx.OutputType(0);
+        ElementwiseLoop.Emit(ctx, ctx.OutputShape(0), new[] { Operand.FromSpan(ctx.In(0), ctx.InputShape(0)) }, e => ElementTypes.ConvertExpression(e[0], from, to));
+    }
+}
+
 /// <summary>Conversions between the element types a <see cref="Tensor"/> holds, shared by Cast and the ops that cast implicitly.</summary>
 internal static class ElementTypes
 {

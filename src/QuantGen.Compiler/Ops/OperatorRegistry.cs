@@ -20,7 +20,7 @@ public static class OperatorRegistry
         // Transformer ops, batch 1
         new Neg(), new Exp(), new Log(), new Sqrt(), new Erf(), new Gelu(), new Pow(),
         new Equal(), new Less(), new Greater(), new LessOrEqual(), new GreaterOrEqual(), new Where(),
-        new Expand(), new ConstantOfShape(), new Range(), new Cast(), new Trilu(),
+        new Expand(), new ConstantOfShape(), new Range(), new Cast(), new CastLike(), new Trilu(),
     }.ToDictionary(op => op.OpType);
 
     /// <summary>

@@ -82,6 +82,21 @@ public class CastTests
     }
 
     [Fact]
+    public void CastLike_takes_the_type_of_its_second_input()
+    {
+        var model = new OnnxModelBuilder(opset: 15)
+            .Input("x", 2, 3).LongInput("ids", 3)
+            .Initializer("like_float", new long[] { 1 }, new[] { 0f })
+            .Initializer("like_long", new long[] { 1 }, new long[] { 0 })
+            .Node("ids_to_float", "CastLike", new[] { "ids", "like_float" }, new[] { "f" })
+            .Node("add", "Add", new[] { "x", "f" }, new[] { "y_float" })
+            .Node("float_to_long", "CastLike", new[] { "x", "like_long" }, new[] { "y_long" })
+            .Result("y_float").Result("y_long", Int64)
+            .ToBytes();
+        Matches(model, new[] { 1.5f, -2.7f, 0f, 9.9f, -0f, 100f }, new long[] { 3, -4, 1L << 40 });
+    }
+
+    [Fact]
     public void Unsupported_targets_are_diagnostics()
     {
         var toDouble = new OnnxModelBuilder(opset: 13).Input("x", 3)
