@@ -19,7 +19,7 @@ public static class OperatorRegistry
         new QuantizeLinear(), new DequantizeLinear(), new QLinearConv(), new QLinearMatMul(), new ConvInteger(), new MatMulInteger(),
         // Transformer ops, batch 1
         new Neg(), new Exp(), new Log(), new Sqrt(), new Erf(), new Gelu(), new Pow(),
-        new Equal(), new Less(), new Greater(), new LessOrEqual(), new GreaterOrEqual(), new Where(),
+        new Equal(), new Less(), new Greater(), new LessOrEqual(), new GreaterOrEqual(), new Where(), new Not(), new And(), new Or(), new Xor(),
         new Expand(), new ConstantOfShape(), new Range(), new Cast(), new CastLike(), new Trilu(),
     }.ToDictionary(op => op.OpType);
 
