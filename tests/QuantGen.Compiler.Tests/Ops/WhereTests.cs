@@ -67,6 +67,31 @@ public class WhereTests
     }
 
     [Fact]
+    public void Causal_mask_from_Range_comparison_folds_to_a_constant()
+    {
+        // arange(S)[None, :] <= arange(S)[:, None] with S from the input's shape, as PyTorch traces it; then masked_fill.
+        var model = new OnnxModelBuilder(opset: 17)
+            .Input("scores", 2, 6, 6)
+            .Longs("seq_axis", 1).Longs("axis0", 0).Longs("axis1", 1)
+            .Initializer("start", new long[0], new long[] { 0 }).Initializer("step", new long[0], new long[] { 1 })
+            .Initializer("minus_inf", new long[0], new[] { float.NegativeInfinity })
+            .Node("shape", "Shape", new[] { "scores" }, new[] { "s" })
+            .Node("seq", "Gather", new[] { "s", "seq_axis" }, new[] { "n1" })
+            .Node("seq_scalar", "Squeeze", new[] { "n1", "axis0" }, new[] { "n" })
+            .Node("positions", "Range", new[] { "start", "n", "step" }, new[] { "p" })
+            .Node("row", "Unsqueeze", new[] { "p", "axis0" }, new[] { "key" })
+            .Node("column", "Unsqueeze", new[] { "p", "axis1" }, new[] { "query" })
+            .Node("visible", "LessOrEqual", new[] { "key", "query" }, new[] { "v" })
+            .Node("fill", "Where", new[] { "v", "scores", "minus_inf" }, new[] { "y" })
+            .Result("y")
+            .ToBytes();
+        Matches(model, Floats(72, 4));
+        var graph = ModelCompiler.Prepare(model, "range_mask.onnx");
+        Assert.Equal(new[] { "Where" }, graph.Nodes.Select(n => n.OpType).ToArray());
+        Assert.Equal(new[] { 6, 6 }, graph["v"].Constant!.Shape);
+    }
+
+    [Fact]
     public void A_constant_bool_mask_is_embedded_and_matches_OnnxRuntime()
     {
         // Trilu of ones cast to bool: a build-time 5x5 bool tensor the kernel reads from the embedded weights.
