@@ -43,6 +43,41 @@ public sealed class Expand : Operator
         ctx.SetOutput(0, TensorIndexing.TakeFlat(x, shape, Broadcasting.IndexMap(x.Shape, shape)));
     }
 
-    public override void EmitKernel(KernelContext ctx) =>
-        ElementwiseLoop.Emit(ctx, ctx.OutputShape(0), new[] { Operand.FromSpan(ctx.In(0), ctx.InputShape(0)) }, e => e[0]);
+    public override void EmitKernel(KernelContext ctx)
+    {
+        string x = ctx.In(0), y = ctx.Out(0);
+        var input = Operand.FromSpan(x, ctx.InputShape(0));
+        var (dims, strides) = ElementwiseLoop.Collapse(ctx.OutputShape(0), new[] { input });
+        int last = dims.Length - 1;
+        if (last < 0 || strides[0][last] != 1 || dims[last] < 8)
+        {
+            ElementwiseLoop.Emit(ctx, ctx.OutputShape(0), new[] { input }, e => e[0]);
+            return;
+        }
+        // The innermost run is contiguous in the input: copy it whole, once per repetition.
+        var w = ctx.W;
+        int run = dims[last];
+        w.Line($"// Copies runs of {run} contiguous elements; the outer dimensions repeat or walk them.");
+        if (last > 0) w.Line("int o = 0;");
+        for (int d = 0; d < last; d++)
+        {
+            w.Line($"for (int i{d} = 0; i{d} < {dims[d]}; i{d}++)");
+            w.Line("{");
+            w.Indent();
+        }
+        var terms = Enumerable.Range(0, last).Where(d => strides[0][d] != 0).Select(d => $"i{d} * {strides[0][d]}").ToList();
+        string from = terms.Count == 0 ? "0" : string.Join(" + ", terms);
+        if (last == 0)
+        {
+            w.Line($"{x}.Slice(0, {run}).CopyTo({y});");
+            return;
+        }
+        w.Line($"{x}.Slice({from}, {run}).CopyTo({y}.Slice(o, {run}));");
+        w.Line($"o += {run};");
+        for (int d = 0; d < last; d++)
+        {
+            w.Outdent();
+            w.Line("}");
+        }
+    }
 }

@@ -26,6 +26,25 @@ public class ExpandTests
     }
 
     [Fact]
+    public void Repeated_rows_are_copied_as_slices()
+    {
+        // (1, 1, 3, 16) to (2, 4, 3, 16): every 48-element block is copied 8 times; (3, 1, 16) to (3, 5, 16): rows repeat.
+        var model = new OnnxModelBuilder(opset: 13)
+            .Input("mask", 1, 1, 3, 16).Input("rows", 3, 1, 16).Input("same", 2, 8)
+            .Longs("heads", 2, 4, 3, 16).Longs("repeat", 3, 5, 16).Longs("copy", 2, 8)
+            .Node("per_head", "Expand", new[] { "mask", "heads" }, new[] { "y_heads" })
+            .Node("repeat_rows", "Expand", new[] { "rows", "repeat" }, new[] { "y_rows" })
+            .Node("plain_copy", "Expand", new[] { "same", "copy" }, new[] { "y_same" })
+            .Results("y_heads", "y_rows", "y_same")
+            .ToBytes();
+        Matches(model, Floats(48, 1), Floats(48, 2), Floats(16, 3));
+        var kernels = Kernels(model);
+        Assert.Contains("x0.Slice(0, 48).CopyTo(y0.Slice(o, 48));", kernels);
+        Assert.Contains("x0.Slice(i0 * 16, 16).CopyTo(y0.Slice(o, 16));", kernels);
+        Assert.Contains("x0.Slice(0, 16).CopyTo(y0);", kernels);
+    }
+
+    [Fact]
     public void Class_token_expand_of_a_constant_folds()
     {
         // ViT: cls_token (1, 1, D) expanded to the batch (B, 1, D) with B read from the input's shape, then concatenated.
