@@ -63,6 +63,31 @@ public class UnaryMathTests
         }
     }
 
+    [Fact]
+    public void Generated_erf_and_gelu_equal_the_build_time_reference_bit_for_bit()
+    {
+        // Constant folding uses the reference, generated code its own copy of the formula: they must not drift apart.
+        var x = Enumerable.Range(0, 4001).Select(i => (float)((i - 2000) * 0.004)).Concat(Edges).ToArray();
+        var model = new OnnxModelBuilder(opset: 20)
+            .Input("x", x.Length)
+            .Node("erf", "Erf", new[] { "x" }, new[] { "y_erf" })
+            .Node("gelu", "Gelu", new[] { "x" }, new[] { "y_gelu" })
+            .Node("gelu_tanh", "Gelu", new[] { "x" }, new[] { "y_tanh" }, OnnxAttribute.String("approximate", "tanh"))
+            .Results("y_erf", "y_gelu", "y_tanh")
+            .ToBytes();
+        using var generated = MatchesOnnxRuntime(model, x);
+        var actual = generated.Run(x);
+        var reference = Reference(QuantGen.Compiler.Onnx.Proto.ModelProto.Parser.ParseFrom(model), new System.Array[] { x });
+        for (int o = 0; o < 3; o++)
+        {
+            var a = (float[])actual[o];
+            var r = (float[])reference[o];
+            for (int i = 0; i < x.Length; i++)
+                Assert.True(System.BitConverter.SingleToInt32Bits(a[i]) == System.BitConverter.SingleToInt32Bits(r[i]) || (float.IsNaN(a[i]) && float.IsNaN(r[i])),
+                    $"output {o}, x = {x[i]}: generated {a[i]}, reference {r[i]}");
+        }
+    }
+
     private static double SeriesErf(double x)
     {
         double sum = 0, term = x;
