@@ -51,8 +51,8 @@ public sealed class CastLike : Operator
 {
     public override string OpType => "CastLike";
 
-    public override bool IsRuntimeInput(int index) => index == 0;
-
+    // Both inputs count as run-time ones although the kernel never reads the second: a constant input cast like a
+    // run-time tensor must not fold, because folding sees only constants and would not know the target type.
     public override void InferShapes(ShapeContext ctx)
     {
         ctx.RequireType(0, TensorIndexing.AnyType);

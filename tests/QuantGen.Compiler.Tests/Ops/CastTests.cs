@@ -94,6 +94,16 @@ public class CastTests
             .Result("y_float").Result("y_long", Int64)
             .ToBytes();
         Matches(model, new[] { 1.5f, -2.7f, 0f, 9.9f, -0f, 100f }, new long[] { 3, -4, 1L << 40 });
+
+        // A constant cast like a run-time tensor: the kernel casts the embedded constant, it does not fold.
+        var constantLikeRuntime = new OnnxModelBuilder(opset: 15)
+            .LongInput("ids", 3)
+            .Initializer("c", new long[] { 3 }, new[] { 2.5f, -1.5f, 7f })
+            .Node("c_like_ids", "CastLike", new[] { "c", "ids" }, new[] { "ci" })
+            .Node("add", "Add", new[] { "ids", "ci" }, new[] { "y" })
+            .Result("y", Int64)
+            .ToBytes();
+        Matches(constantLikeRuntime, new long[] { 1, 2, 3 });
     }
 
     [Fact]
