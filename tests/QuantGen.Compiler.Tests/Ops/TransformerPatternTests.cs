@@ -105,4 +105,41 @@ public class TransformerPatternTests
             Assert.True(Math.Abs(expected[i] - actual[i]) <= 0.05f, $"element {i}: INT8 {actual[i]}, ONNX Runtime {expected[i]}");
         Assert.Equal(1f, actual.Skip(8).Take(8).Sum(), 3); // the padded row is uniform, not NaN
     }
+
+    [Fact]
+    public void An_additive_causal_mask_stays_float_in_the_default_INT8_build()
+    {
+        // scores + mask, the mask -inf above the diagonal (folded from Trilu/Where): a uint8 grid cannot hold -inf and a
+        // finite score range at once, so the Add must not become an integer QAdd.
+        var one = BitConverter.GetBytes(1L);
+        var model = new OnnxModelBuilder(opset: 17)
+            .Input("q", 1, 6, 8)
+            .Initializer("wk", new long[] { 8, 6 }, Floats(48, 21, 0.5f))
+            .Initializer("shape", new long[] { 2 }, new long[] { 6, 6 })
+            .Initializer("zero", new long[0], new long[] { 0 })
+            .Initializer("minus_inf", new long[0], new[] { float.NegativeInfinity })
+            .Initializer("zero_f", new long[0], new[] { 0f })
+            .Node("scores", "MatMul", new[] { "q", "wk" }, new[] { "s" })
+            .Node("ones", "ConstantOfShape", new[] { "shape" }, new[] { "o" }, OnnxAttribute.TensorValue("value", OnnxModelBuilder.ElementType.Int64, new long[] { 1 }, one))
+            .Node("tril", "Trilu", new[] { "o" }, new[] { "t" }, OnnxAttribute.Int("upper", 0))
+            .Node("future", "Equal", new[] { "t", "zero" }, new[] { "f" })
+            .Node("mask", "Where", new[] { "f", "minus_inf", "zero_f" }, new[] { "m" })
+            .Node("masked", "Add", new[] { "s", "m" }, new[] { "sm" })
+            .Node("softmax", "Softmax", new[] { "sm" }, new[] { "y" }, OnnxAttribute.Int("axis", -1))
+            .Result("y")
+            .ToBytes();
+        var q = Floats(48, 22, 2f);
+        float[] expected;
+        using (var ort = new OnnxRuntimeReference(model))
+            expected = (float[])ort.Run(new Array[] { q }, new[] { new[] { 1, 6, 8 } })[0];
+        var run = GeneratorHarness.RunModel(model, className: "CausalInt8", attributeArguments: "");
+        Assert.DoesNotContain(run.AllDiagnostics, d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error);
+        using var loaded = LoadedModel.Load(run, ModelCompiler.Prepare(model, "model.onnx"), "CausalInt8");
+        var actual = (float[])loaded.Run(q)[0];
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 0.05f, $"element {i}: INT8 {actual[i]}, ONNX Runtime {expected[i]}");
+        for (int row = 0; row < 6; row++)
+            for (int col = row + 1; col < 6; col++)
+                Assert.Equal(0f, actual[row * 6 + col]); // the future stays masked exactly
+    }
 }
