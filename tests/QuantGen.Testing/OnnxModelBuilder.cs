@@ -167,7 +167,7 @@ public sealed class OnnxModelBuilder
         return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = tensorType } };
     }
 
-    private static TensorProto Tensor(string name, int elementType, long[] dims, byte[] raw)
+    internal static TensorProto Tensor(string name, int elementType, long[] dims, byte[] raw)
     {
         var t = new TensorProto { Name = name, DataType = elementType, RawData = ByteString.CopyFrom(raw) };
         t.Dims.AddRange(dims);
@@ -197,6 +197,10 @@ public sealed class OnnxAttribute
 
     public static OnnxAttribute String(string name, string value) =>
         new(new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) });
+
+    /// <summary>A tensor attribute (ConstantOfShape's value) from raw little-endian bytes.</summary>
+    public static OnnxAttribute TensorValue(string name, int elementType, long[] dims, byte[] rawData) =>
+        new(new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Tensor, T = OnnxModelBuilder.Tensor("", elementType, dims, rawData) });
 
     public static OnnxAttribute Ints(string name, params long[] values)
     {

@@ -27,8 +27,8 @@ public sealed class OnnxRuntimeReference : IDisposable
     }
 
     /// <summary>
-    /// Runs the model on flat inputs of any supported element type (float[], long[], int[]), in model input order;
-    /// returns the outputs in model output order as float[], long[] or int[].
+    /// Runs the model on flat inputs of any supported element type (float[], long[], int[], sbyte[], byte[], bool[]),
+    /// in model input order; returns the outputs in model output order as arrays of the same kinds.
     /// </summary>
     public Array[] Run(IReadOnlyList<Array> inputs, IReadOnlyList<int[]> shapes)
     {
@@ -37,6 +37,9 @@ public sealed class OnnxRuntimeReference : IDisposable
             float[] f => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<float>(f, shapes[i])),
             long[] l => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<long>(l, shapes[i])),
             int[] n => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<int>(n, shapes[i])),
+            sbyte[] s => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<sbyte>(s, shapes[i])),
+            byte[] b => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<byte>(b, shapes[i])),
+            bool[] b => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<bool>(b, shapes[i])),
             _ => throw new ArgumentException($"input {i}: unsupported array type {inputs[i].GetType().Name}"),
         }).ToList();
         using var results = _session.Run(values);
@@ -48,6 +51,9 @@ public sealed class OnnxRuntimeReference : IDisposable
                 TensorElementType.Float => (Array)r.AsTensor<float>().ToArray(),
                 TensorElementType.Int64 => r.AsTensor<long>().ToArray(),
                 TensorElementType.Int32 => r.AsTensor<int>().ToArray(),
+                TensorElementType.Int8 => r.AsTensor<sbyte>().ToArray(),
+                TensorElementType.UInt8 => r.AsTensor<byte>().ToArray(),
+                TensorElementType.Bool => r.AsTensor<bool>().ToArray(),
                 var t => throw new NotSupportedException($"output '{name}' has element type {t}"),
             };
         }).ToArray();

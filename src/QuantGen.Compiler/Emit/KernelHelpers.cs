@@ -103,6 +103,7 @@ public static partial class KernelHelpers
     {
         AddInt8Helpers(Sources, Dependencies);
         AddFloatHelpers(Sources);
+        AddMathHelpers(Sources, Dependencies);
     }
 
     public static string Source(string name) => Sources[name];

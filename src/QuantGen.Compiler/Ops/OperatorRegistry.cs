@@ -17,6 +17,10 @@ public static class OperatorRegistry
         new MatMul(), new Softmax(), new ReduceMean(),
         new Transpose(), new Concat(), new Gather(), new Slice(), new Pad(),
         new QuantizeLinear(), new DequantizeLinear(), new QLinearConv(), new QLinearMatMul(), new ConvInteger(), new MatMulInteger(),
+        // Transformer ops, batch 1
+        new Neg(), new Exp(), new Log(), new Sqrt(), new Erf(), new Gelu(), new Pow(),
+        new Equal(), new Less(), new Greater(), new LessOrEqual(), new GreaterOrEqual(), new Where(), new Not(), new And(), new Or(), new Xor(),
+        new Expand(), new ConstantOfShape(), new Range(), new Cast(), new CastLike(), new Trilu(),
         // Transformer ops, batch 2
         new ReduceSum(), new ReduceMax(), new Split(), new LayerNormalization(),
     }.ToDictionary(op => op.OpType);

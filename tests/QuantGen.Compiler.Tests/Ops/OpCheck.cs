@@ -72,6 +72,9 @@ internal static class OpCheck
                 case float[] f: t.FloatData.AddRange(f); break;
                 case long[] l: t.Int64Data.AddRange(l); break;
                 case int[] n: t.Int32Data.AddRange(n); break;
+                case sbyte[] s: t.Int32Data.AddRange(s.Select(v => (int)v)); break;
+                case byte[] b: t.Int32Data.AddRange(b.Select(v => (int)v)); break;
+                case bool[] b: t.Int32Data.AddRange(b.Select(v => v ? 1 : 0)); break;
                 default: throw new ArgumentException("unsupported input array " + inputs[i].GetType().Name);
             }
             folded.Graph.Initializer.Add(t);
@@ -86,6 +89,9 @@ internal static class OpCheck
             {
                 DataType.Float => (Array)t.Floats!,
                 DataType.Int32 => t.Longs!.Select(v => (int)v).ToArray(),
+                DataType.Int8 => t.Longs!.Select(v => (sbyte)v).ToArray(),
+                DataType.UInt8 => t.Longs!.Select(v => (byte)v).ToArray(),
+                DataType.Bool => t.Longs!.Select(v => v != 0).ToArray(),
                 _ => t.Longs!,
             };
         }).ToArray();
@@ -128,17 +134,22 @@ internal static class OpCheck
             .Select(i => i.Type.TensorType.Shape.Dim.Select(d => (int)d.DimValue).ToArray()).ToList();
     }
 
-    /// <summary>Float outputs: max abs error within <see cref="Tolerance"/> of the largest expected magnitude; integers: equal.</summary>
+    /// <summary>
+    /// Float outputs: max abs error within <see cref="Tolerance"/> of the largest finite expected magnitude, infinities
+    /// exactly, NaN for NaN; integers and bools: equal.
+    /// </summary>
     public static void Close(Array expected, Array actual, string what)
     {
         Assert.True(expected.Length == actual.Length, $"{what}: expected {expected.Length} elements, got {actual.Length}");
         if (expected is float[] e && actual is float[] a)
         {
-            float scale = Math.Max(1e-6f, e.Length == 0 ? 0 : e.Max(v => Math.Abs(v)));
+            // The scale is that of the finite values; infinities must match exactly, NaN matches NaN.
+            float scale = Math.Max(1e-6f, e.Where(float.IsFinite).Select(Math.Abs).DefaultIfEmpty(0f).Max());
             for (int i = 0; i < e.Length; i++)
             {
                 float error = Math.Abs(e[i] - a[i]);
-                bool ok = error <= Tolerance * scale || (float.IsNaN(e[i]) && float.IsNaN(a[i]));
+                bool ok = float.IsInfinity(e[i]) || float.IsInfinity(a[i]) ? e[i] == a[i]
+                    : error <= Tolerance * scale || (float.IsNaN(e[i]) && float.IsNaN(a[i]));
                 Assert.True(ok, $"{what}: element {i} is {a[i]}, expected {e[i]} (error {error} > {Tolerance} x {scale})");
             }
             return;
@@ -176,6 +187,10 @@ internal static class OnnxModelBuilderExtensions
     /// <summary>An int64 input of the given shape.</summary>
     public static OnnxModelBuilder LongInput(this OnnxModelBuilder builder, string name, params long[] dims) =>
         builder.TypedInput(name, OnnxModelBuilder.ElementType.Int64, dims.Cast<object?>().ToArray());
+
+    /// <summary>A bool input of the given shape.</summary>
+    public static OnnxModelBuilder BoolInput(this OnnxModelBuilder builder, string name, params long[] dims) =>
+        builder.TypedInput(name, OnnxModelBuilder.ElementType.Bool, dims.Cast<object?>().ToArray());
 
     /// <summary>An int32 input of the given shape.</summary>
     public static OnnxModelBuilder IntInput(this OnnxModelBuilder builder, string name, params long[] dims) =>
