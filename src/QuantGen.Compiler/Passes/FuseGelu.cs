@@ -21,14 +21,8 @@ public static class FuseGelu
 {
     private sealed record Match(List<Node> Nodes, string X, string Output, string Approximate);
 
-    /// <summary>Fuses every GELU pattern, when the Gelu operator is available to run the result.</summary>
-    public static void Run(Graph graph)
-    {
-        // TODO(merge with ops1): Gelu's operator class lands on the ops1 branch; until it is registered the patterns stay.
-        if (OperatorRegistry.Find("", "Gelu") == null)
-            return;
-        FuseAll(graph);
-    }
+    /// <summary>Fuses every GELU pattern (the Gelu operator runs the result at any opset).</summary>
+    public static void Run(Graph graph) => FuseAll(graph);
 
     /// <summary>Fuses every GELU pattern into a Gelu node (whether or not an operator runs it); returns how many.</summary>
     public static int FuseAll(Graph graph)
