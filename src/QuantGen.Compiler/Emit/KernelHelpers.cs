@@ -8,7 +8,6 @@ public static partial class KernelHelpers
     public const string Dot = "Dot";
     public const string QuantizeU8 = "QuantizeU8";
     public const string RequantizeToU8 = "RequantizeToU8";
-    public const string DotU8S8 = "DotU8S8";
 
     private static readonly Dictionary<string, string> Sources = new()
     {
@@ -44,43 +43,6 @@ public static partial class KernelHelpers
                 if (r <= -512f) return 0;
                 int q = (int)MathF.Round(r) + zeroPoint;
                 return (byte)(q < 0 ? 0 : q > 255 ? 255 : q);
-            }
-            """,
-        [DotU8S8] = """
-            /// <summary>
-            /// Exact int32 dot product of uint8 and int8 spans of equal length. 16 pairs at a time, widened to int16 first:
-            /// every product fits in int16 (|255 * -128| &lt; 2^15), so nothing saturates (vpmaddubsw would).
-            /// </summary>
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            private static int DotU8S8(ReadOnlySpan<byte> a, ReadOnlySpan<sbyte> b)
-            {
-                int i = 0, sum = 0;
-                if (Vector256.IsHardwareAccelerated && a.Length >= 16)
-                {
-                    ref byte ra = ref MemoryMarshal.GetReference(a);
-                    ref sbyte rb = ref MemoryMarshal.GetReference(b);
-                    var acc = Vector256<int>.Zero;
-                    for (; i <= a.Length - 16; i += 16)
-                    {
-                        var (a0, a1) = Vector128.Widen(Vector128.LoadUnsafe(ref ra, (nuint)i));
-                        var (b0, b1) = Vector128.Widen(Vector128.LoadUnsafe(ref rb, (nuint)i));
-                        var wa = Vector256.Create(a0, a1).AsInt16();
-                        var wb = Vector256.Create(b0, b1);
-                        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
-                        {
-                            acc += System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(wa, wb);
-                        }
-                        else
-                        {
-                            var (p0, p1) = Vector256.Widen(wa * wb);
-                            acc += p0 + p1;
-                        }
-                    }
-                    sum = Vector256.Sum(acc);
-                }
-                for (; i < a.Length; i++)
-                    sum += a[i] * b[i];
-                return sum;
             }
             """,
         [RequantizeToU8] = """
