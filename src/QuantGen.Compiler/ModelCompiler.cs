@@ -57,6 +57,8 @@ public static class ModelCompiler
                 Quantization.QuantizationSetup.Report(report, options, diagnostics);
                 header.Precision = "Int8, " + setup.Description;
                 foreach (var f in report.FloatNodes) header.FloatReasons[f.Node] = f.Reason;
+                // Lowering for the generated code only: tools that read the quantized graph see every node.
+                FuseConvMaxPool.Run(graph);
             }
             var files = new ModelEmitter(graph, options, header).Emit();
             return new CompileResult(files, diagnostics);

@@ -15,6 +15,7 @@ public static partial class KernelHelpers
     public const string GemvU8S8 = "GemvU8S8";
     public const string RequantizeRowU8 = "RequantizeRowU8";
     public const string RequantizeRowsU8 = "RequantizeRowsU8";
+    public const string MaxPool2x2RequantizeU8 = "MaxPool2x2RequantizeU8";
     public const string RequantizeChannelsU8 = "RequantizeChannelsU8";
     public const string QAddU8 = "QAddU8";
     public const string QuantizeRowU8 = "QuantizeRowU8";
@@ -533,6 +534,44 @@ public static partial class KernelHelpers
                 }
             }
             """;
+        sources[MaxPool2x2RequantizeU8] = """
+            /// <summary>
+            /// 2x2 stride-2 max pooling of one channel's int32 accumulators (rows accStride apart), then RequantizeToU8 of each
+            /// maximum: a quarter of the requantizations, equal to pooling the requantized values because requantization is
+            /// non-decreasing here (the build proved it for this layer). 8 outputs per step with AVX2: vertical max, then the
+            /// max of each lane pair; a narrow row is one step that spills into the next row or channel, unless that would
+            /// read past acc or write past y (y runs to the end of the output tensor).
+            /// </summary>
+            private static void MaxPool2x2RequantizeU8(ReadOnlySpan<int> acc, int accStride, Span<byte> y, int outRows, int outWidth, int bias, int multiplier, int shift, int zeroPoint, int lo, int hi)
+            {
+                ref int a = ref MemoryMarshal.GetReference(acc);
+                for (int r = 0; r < outRows; r++)
+                {
+                    int row0 = 2 * r * accStride, row1 = row0 + accStride, o = r * outWidth, ox = 0;
+                    if (Avx2.IsSupported && (outWidth >= 8 || (row1 + 16 <= acc.Length && o + 8 <= y.Length)))
+                    {
+                        var even = Vector256.Create(0, 2, 4, 6, 0, 2, 4, 6);
+                        for (int end = outWidth & ~7; ox < outWidth; ox += 8)
+                        {
+                            if (ox >= end && outWidth >= 8) ox = outWidth - 8;
+                            var v0 = Vector256.Max(Vector256.LoadUnsafe(ref a, (nuint)(row0 + 2 * ox)), Vector256.LoadUnsafe(ref a, (nuint)(row1 + 2 * ox)));
+                            var v1 = Vector256.Max(Vector256.LoadUnsafe(ref a, (nuint)(row0 + 2 * ox + 8)), Vector256.LoadUnsafe(ref a, (nuint)(row1 + 2 * ox + 8)));
+                            // Even lanes: the max of each column pair; then the even lanes of both halves side by side.
+                            v0 = Avx2.PermuteVar8x32(Vector256.Max(v0, Avx2.ShiftRightLogical(v0.AsInt64(), 32).AsInt32()), even);
+                            v1 = Avx2.PermuteVar8x32(Vector256.Max(v1, Avx2.ShiftRightLogical(v1.AsInt64(), 32).AsInt32()), even);
+                            var q = MultiplyRoundShift(Vector256.Create(v0.GetLower(), v1.GetLower()) + Vector256.Create(bias), Vector256.Create(multiplier), shift) + Vector256.Create(zeroPoint);
+                            Unsafe.WriteUnaligned(ref y[o + ox], NarrowToBytes(Vector256.Min(Vector256.Max(q, Vector256.Create(lo)), Vector256.Create(hi))));
+                        }
+                        continue;
+                    }
+                    for (; ox < outWidth; ox++)
+                    {
+                        int m = Math.Max(Math.Max(acc[row0 + 2 * ox], acc[row0 + 2 * ox + 1]), Math.Max(acc[row1 + 2 * ox], acc[row1 + 2 * ox + 1]));
+                        y[o + ox] = RequantizeToU8(m + bias, multiplier, shift, zeroPoint, lo, hi);
+                    }
+                }
+            }
+            """;
         sources[QuantizeRowU8] = """
             /// <summary>
             /// y[i] = QuantizeU8(x[i], scale, zeroPoint), 8 at a time: the same float division, ties-to-even rounding, clamp and
@@ -599,6 +638,7 @@ public static partial class KernelHelpers
             """;
         dependencies[QuantizeRowU8] = new[] { QuantizeU8 };
         dependencies[RequantizeRowsU8] = new[] { RequantizeRowU8 };
+        dependencies[MaxPool2x2RequantizeU8] = new[] { MultiplyRoundShift, NarrowToBytes, RequantizeToU8 };
         dependencies[GemmU8S8] = new[] { PairSums };
         dependencies[GemvU8S8] = new[] { PairSums };
         dependencies[QAddU8] = new[] { MultiplyRoundShift, NarrowToBytes };

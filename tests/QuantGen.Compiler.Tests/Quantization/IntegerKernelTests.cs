@@ -47,16 +47,16 @@ public class IntegerKernelTests
     private static IEnumerable<long> RandomWeights(Random random, int count) =>
         Enumerable.Range(0, count).Select(_ => (long)(random.Next(8) == 0 ? (random.Next(2) == 0 ? -127 : 127) : random.Next(-127, 128)));
 
-    private static void AddQConv(GraphBuilder b, Random random, int[] x, int m, int[] kernel, long[]? strides = null, long[]? pads = null,
-        long[]? dilations = null, int group = 1, bool clamp = false, double maxMultiplier = 2e-2)
+    private static string AddQConv(GraphBuilder b, Random random, int[] x, int m, int[] kernel, long[]? strides = null, long[]? pads = null,
+        long[]? dilations = null, int group = 1, bool clamp = false, double maxMultiplier = 2e-2, bool graphOutput = true, long maxBias = 1 << 20, double minMultiplier = 1e-5)
     {
         string name = "conv" + b.Graph.Nodes.Count;
         string input = b.Input(name + "_x", DataType.UInt8, x);
         int cg = x[1] / group;
         var wShape = new[] { m, cg }.Concat(kernel).ToArray();
         string w = b.Ints(name + "_w", DataType.Int8, wShape, RandomWeights(random, Shapes.ElementCount(wShape)));
-        string bias = b.Ints(name + "_b", DataType.Int32, new[] { m }, Enumerable.Range(0, m).Select(_ => (long)random.Next(-(1 << 20), 1 << 20)));
-        var mults = Enumerable.Range(0, m).Select(_ => RandomMultiplier(random, 1e-5, maxMultiplier)).ToArray();
+        string bias = b.Ints(name + "_b", DataType.Int32, new[] { m }, Enumerable.Range(0, m).Select(_ => (long)random.Next(-(int)maxBias, (int)maxBias)));
+        var mults = Enumerable.Range(0, m).Select(_ => RandomMultiplier(random, minMultiplier, maxMultiplier)).ToArray();
         string mult = b.Ints(name + "_m", DataType.Int32, new[] { m }, mults.Select(p => (long)p.Multiplier));
         string shift = b.Ints(name + "_s", DataType.Int32, new[] { m }, mults.Select(p => (long)p.Shift));
         var attrs = Attrs(Int("x_zero_point", random.Next(256)), Int("y_zero_point", random.Next(256)), Int("group", group),
@@ -64,7 +64,38 @@ public class IntegerKernelTests
         if (strides != null) attrs["strides"] = IntList("strides", strides);
         if (pads != null) attrs["pads"] = IntList("pads", pads);
         if (dilations != null) attrs["dilations"] = IntList("dilations", dilations);
-        b.Node("QConv", Q, new[] { input, w, bias, mult, shift }, attrs);
+        return b.Node("QConv", Q, new[] { input, w, bias, mult, shift }, attrs, graphOutput: graphOutput);
+    }
+
+    [Fact]
+    public void QConv_with_a_fused_2x2_MaxPool_equals_the_two_nodes_bit_for_bit()
+    {
+        var random = new Random(45);
+        var b = new GraphBuilder();
+        var pool = Attrs(IntList("kernel_shape", 2, 2), IntList("strides", 2, 2));
+        void ConvThenPool(int[] x, int m, int[] kernel, long[]? pads = null, long[]? strides = null, bool clamp = false, long maxBias = 1 << 20, double minMultiplier = 1e-5, double maxMultiplier = 2e-2) =>
+            b.Node("MaxPool", "", new[] { AddQConv(b, random, x, m, kernel, strides, pads, clamp: clamp, graphOutput: false, maxBias: maxBias, minMultiplier: minMultiplier, maxMultiplier: maxMultiplier) }, pool);
+        ConvThenPool(new[] { 1, 1, 28, 28 }, 8, new[] { 3, 3 }, pads: new long[] { 1, 1, 1, 1 }, clamp: true);   // im2col, the sample's first layer
+        ConvThenPool(new[] { 1, 8, 14, 14 }, 16, new[] { 3, 3 });                                                // shifted taps, pooled rows of 6
+        ConvThenPool(new[] { 1, 4, 19, 37 }, 5, new[] { 3, 3 }, pads: new long[] { 1, 1, 1, 1 });                // odd height and width, rows of 18
+        ConvThenPool(new[] { 2, 3, 9, 9 }, 7, new[] { 2, 2 }, strides: new long[] { 1, 1 });                       // batch, odd sizes
+        // Requantization not provably monotone (biases past 2^30 with shifts of 31 or less could wrap): left as two nodes.
+        ConvThenPool(new[] { 1, 4, 6, 6 }, 6, new[] { 3, 3 }, maxBias: int.MaxValue - 1, minMultiplier: 1, maxMultiplier: 2);
+        var graph = b.Finish();
+        var inputs = graph.Inputs.Select(n => U8Data(graph[n], random)).ToArray();
+        var expected = Reference(graph, inputs);
+        QuantGen.Compiler.Passes.FuseConvMaxPool.Run(graph);
+        Assert.Equal(4, graph.Nodes.Count(n => n.Attributes.ContainsKey(QuantGen.Compiler.Passes.FuseConvMaxPool.Attribute)));
+        Assert.Single(graph.Nodes, n => n.OpType == "MaxPool");
+        // The fused graph's own reference (convolution, then pooling) and the generated code both equal the two nodes.
+        var fusedReference = Reference(graph, inputs);
+        using var model = GeneratedModel.Emit(graph);
+        var actual = model.Run(inputs);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.Equal(expected[i].Longs!, fusedReference[i].Longs!);
+            BitExact(expected[i], actual[i], $"generated code, output {i}");
+        }
     }
 
     [Fact]

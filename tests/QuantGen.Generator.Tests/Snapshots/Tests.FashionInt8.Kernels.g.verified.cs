@@ -24,12 +24,15 @@ namespace Tests
                 QuantizeRowU8(x0.Slice(0, 784), y0.Slice(0, 784), 0.003921569f, 0);
             }
 
-            // QConv '/features/features.0/Conv': 1x1x28x28 -> 1x8x28x28, k3 s1 p1,1,1,1, uint8 x int8, zero points 0 -> 0, clamp [0, 255]
+            // QConv '/features/features.0/Conv': 1x1x28x28 -> 1x8x14x14, k3 s1 p1,1,1,1, uint8 x int8, zero points 0 -> 0, clamp [0, 255], then MaxPool 2x2 s2
             internal static void Features_features_0_Conv(ReadOnlySpan<byte> x0, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0, Span<byte> scratch)
             {
                 // im2col: the input copied with its padding (30x30, zero point 0); each output pixel's 1x3x3
                 // window packed four elements to a 32-bit lane (3 quads). One uint8 x int8 GEMM per group (8 channels x 784 pixels)
                 // feeds the requantization.
+                // Then 2x2 stride-2 max pooling on the int32 accumulators, before requantizing a quarter of them. Equal to pooling the
+                // requantized values: requantization is non-decreasing here (checked at build time for every channel: |acc + bias| < 2^31
+                // and below 2^(shift - 1), so nothing wraps around in 32 bits).
                 var padded = scratch.Slice(0, 960);
                 var operand = scratch.Slice(960, 9600);
                 var acc = MemoryMarshal.Cast<byte, int>(scratch.Slice(10560, 25088));
@@ -50,7 +53,8 @@ namespace Tests
                         for (int j = 0; j < 8; j++)
                         {
                             int oc = group * 8 + j;
-                            RequantizeRowU8(acc.Slice(j * 784, 784), y0.Slice((n * 8 + oc) * 784, 784), x2[oc], x3[oc], x4[oc], 0, 0, 255);
+                            MaxPool2x2RequantizeU8(acc.Slice(j * 784, 784), 28, y0.Slice((n * 8 + oc) * 196), 14, 14,
+                                x2[oc], x3[oc], x4[oc], 0, 0, 255);
                         }
                     }
                 }
@@ -59,18 +63,15 @@ namespace Tests
                 static int WindowOffset(int k) => k < 9 ? k / 9 * 900 + k / 3 % 3 * 30 + k % 3 * 1 : 0;
             }
 
-            // MaxPool '/features/features.3/MaxPool': 1x8x28x28 -> 1x8x14x14, k2 s2
-            internal static void Features_features_3_MaxPool(ReadOnlySpan<byte> x0, Span<byte> y0)
-            {
-                MaxPool2x2U8(x0, y0, 8, 28, 28, 14, 14);
-            }
-
-            // QConv '/features/features.4/Conv': 1x8x14x14 -> 1x16x12x12, k3 s1, uint8 x int8, zero points 0 -> 0, clamp [0, 255]
+            // QConv '/features/features.4/Conv': 1x8x14x14 -> 1x16x6x6, k3 s1, uint8 x int8, zero points 0 -> 0, clamp [0, 255], then MaxPool 2x2 s2
             internal static void Features_features_4_Conv(ReadOnlySpan<byte> x0, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0, Span<byte> scratch)
             {
                 // Shifted taps: the input copied with its padding (14x14, zero point 0) and interleaved by four channels;
                 // each of the 18 quads (4 channels at one of the 3x3 taps) is that buffer shifted by its tap. One uint8 x int8 GEMM
                 // per group (16 channels x 12 rows of 14 pixels, 2 of them dropped) feeds the requantization.
+                // Then 2x2 stride-2 max pooling on the int32 accumulators, before requantizing a quarter of them. Equal to pooling the
+                // requantized values: requantization is non-decreasing here (checked at build time for every channel: |acc + bias| < 2^31
+                // and below 2^(shift - 1), so nothing wraps around in 32 bits).
                 var padded = scratch.Slice(0, 1600);
                 var operand = scratch.Slice(1600, 1792);
                 var acc = MemoryMarshal.Cast<byte, int>(scratch.Slice(3392, 11264));
@@ -89,18 +90,11 @@ namespace Tests
                         for (int j = 0; j < 16; j++)
                         {
                             int oc = group * 16 + j;
-                            // 12 rows of 12 from GEMM rows 14 wide; y runs to the tensor's end so narrow rows can spill forward.
-                            RequantizeRowsU8(acc.Slice(j * 176, 176), 14, y0.Slice((n * 16 + oc) * 144), 12, 12,
+                            MaxPool2x2RequantizeU8(acc.Slice(j * 176, 176), 14, y0.Slice((n * 16 + oc) * 36), 6, 6,
                                 x2[oc], x3[oc], x4[oc], 0, 0, 255);
                         }
                     }
                 }
-            }
-
-            // MaxPool '/features/features.7/MaxPool': 1x16x12x12 -> 1x16x6x6, k2 s2
-            internal static void Features_features_7_MaxPool(ReadOnlySpan<byte> x0, Span<byte> y0)
-            {
-                MaxPool2x2U8(x0, y0, 16, 12, 12, 6, 6);
             }
 
             // QGemm '/classifier/classifier.1/Gemm': 1x576 -> 1x64, M=1 K=576 N=64, uint8 x int8, zero points 0 -> 0, clamp [0, 255]
@@ -400,33 +394,40 @@ namespace Tests
             }
 
             /// <summary>
-            /// 2x2 max pooling with stride 2 and no padding on uint8 planes: the vertical max of two input rows, then the max of
-            /// each byte pair (as 16-bit lanes: low byte against high byte), 8 outputs per step. A row's last step overlaps the
-            /// previous one; a row narrower than 8 is done in one step whose extra outputs land in the next row (written
-            /// after it), unless the 16-byte read or the 8-byte write would leave the tensor.
+            /// 2x2 stride-2 max pooling of one channel's int32 accumulators (rows accStride apart), then RequantizeToU8 of each
+            /// maximum: a quarter of the requantizations, equal to pooling the requantized values because requantization is
+            /// non-decreasing here (the build proved it for this layer). 8 outputs per step with AVX2: vertical max, then the
+            /// max of each lane pair; a narrow row is one step that spills into the next row or channel, unless that would
+            /// read past acc or write past y (y runs to the end of the output tensor).
             /// </summary>
-            private static void MaxPool2x2U8(ReadOnlySpan<byte> x, Span<byte> y, int planes, int height, int width, int outHeight, int outWidth)
+            private static void MaxPool2x2RequantizeU8(ReadOnlySpan<int> acc, int accStride, Span<byte> y, int outRows, int outWidth, int bias, int multiplier, int shift, int zeroPoint, int lo, int hi)
             {
-                for (int c = 0; c < planes; c++)
-                    for (int oy = 0; oy < outHeight; oy++)
+                ref int a = ref MemoryMarshal.GetReference(acc);
+                for (int r = 0; r < outRows; r++)
+                {
+                    int row0 = 2 * r * accStride, row1 = row0 + accStride, o = r * outWidth, ox = 0;
+                    if (Avx2.IsSupported && (outWidth >= 8 || (row1 + 16 <= acc.Length && o + 8 <= y.Length)))
                     {
-                        int r0 = (c * height + 2 * oy) * width, r1 = r0 + width, o = (c * outHeight + oy) * outWidth;
-                        int ox = 0;
-                        if (Vector128.IsHardwareAccelerated && (outWidth >= 8 || (r1 + 16 <= x.Length && o + 8 <= y.Length)))
+                        var even = Vector256.Create(0, 2, 4, 6, 0, 2, 4, 6);
+                        for (int end = outWidth & ~7; ox < outWidth; ox += 8)
                         {
-                            for (int end = outWidth & ~7; ox < outWidth; ox += 8)
-                            {
-                                if (ox >= end && outWidth >= 8) ox = outWidth - 8;
-                                var v = Vector128.Max(Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(x), (nuint)(r0 + 2 * ox)),
-                                    Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(x), (nuint)(r1 + 2 * ox))).AsUInt16();
-                                var pairs = Vector128.Max(v & Vector128.Create((ushort)0xFF), Vector128.ShiftRightLogical(v, 8));
-                                Unsafe.WriteUnaligned(ref Unsafe.Add(ref MemoryMarshal.GetReference(y), o + ox), Vector128.Narrow(pairs, pairs).AsUInt64().ToScalar());
-                            }
-                            continue;
+                            if (ox >= end && outWidth >= 8) ox = outWidth - 8;
+                            var v0 = Vector256.Max(Vector256.LoadUnsafe(ref a, (nuint)(row0 + 2 * ox)), Vector256.LoadUnsafe(ref a, (nuint)(row1 + 2 * ox)));
+                            var v1 = Vector256.Max(Vector256.LoadUnsafe(ref a, (nuint)(row0 + 2 * ox + 8)), Vector256.LoadUnsafe(ref a, (nuint)(row1 + 2 * ox + 8)));
+                            // Even lanes: the max of each column pair; then the even lanes of both halves side by side.
+                            v0 = Avx2.PermuteVar8x32(Vector256.Max(v0, Avx2.ShiftRightLogical(v0.AsInt64(), 32).AsInt32()), even);
+                            v1 = Avx2.PermuteVar8x32(Vector256.Max(v1, Avx2.ShiftRightLogical(v1.AsInt64(), 32).AsInt32()), even);
+                            var q = MultiplyRoundShift(Vector256.Create(v0.GetLower(), v1.GetLower()) + Vector256.Create(bias), Vector256.Create(multiplier), shift) + Vector256.Create(zeroPoint);
+                            Unsafe.WriteUnaligned(ref y[o + ox], NarrowToBytes(Vector256.Min(Vector256.Max(q, Vector256.Create(lo)), Vector256.Create(hi))));
                         }
-                        for (; ox < outWidth; ox++)
-                            y[o + ox] = Math.Max(Math.Max(x[r0 + 2 * ox], x[r0 + 2 * ox + 1]), Math.Max(x[r1 + 2 * ox], x[r1 + 2 * ox + 1]));
+                        continue;
                     }
+                    for (; ox < outWidth; ox++)
+                    {
+                        int m = Math.Max(Math.Max(acc[row0 + 2 * ox], acc[row0 + 2 * ox + 1]), Math.Max(acc[row1 + 2 * ox], acc[row1 + 2 * ox + 1]));
+                        y[o + ox] = RequantizeToU8(m + bias, multiplier, shift, zeroPoint, lo, hi);
+                    }
+                }
             }
 
             /// <summary>
@@ -588,54 +589,6 @@ namespace Tests
                 }
                 for (; i < y.Length; i++)
                     y[i] = RequantizeToU8(acc[i] + bias[i], multiplier[i], shift[i], zeroPoint, lo, hi);
-            }
-
-            /// <summary>
-            /// y[i] = RequantizeToU8(bias + acc[i], multiplier, shift, ...) for one output channel (a row of pixels): 8 at a time with
-            /// AVX2, bit-exact with the scalar definition.
-            /// </summary>
-            private static void RequantizeRowU8(ReadOnlySpan<int> acc, Span<byte> y, int bias, int multiplier, int shift, int zeroPoint, int lo, int hi)
-            {
-                int i = 0;
-                if (Avx2.IsSupported)
-                {
-                    var b = Vector256.Create(bias);
-                    var m = Vector256.Create(multiplier);
-                    var z = Vector256.Create(zeroPoint);
-                    var min = Vector256.Create(lo);
-                    var max = Vector256.Create(hi);
-                    ref int a = ref MemoryMarshal.GetReference(acc);
-                    ref byte o = ref MemoryMarshal.GetReference(y);
-                    // A row of 8 or more ends with one vector that overlaps the previous one (it rewrites the same values).
-                    for (int end = y.Length & ~7; i < y.Length && y.Length >= 8; i += 8)
-                    {
-                        if (i >= end) i = y.Length - 8;
-                        var q = MultiplyRoundShift(Vector256.LoadUnsafe(ref a, (nuint)i) + b, m, shift) + z;
-                        Unsafe.WriteUnaligned(ref Unsafe.Add(ref o, i), NarrowToBytes(Vector256.Min(Vector256.Max(q, min), max)));
-                    }
-                }
-                for (; i < y.Length; i++)
-                    y[i] = RequantizeToU8(acc[i] + bias, multiplier, shift, zeroPoint, lo, hi);
-            }
-
-            /// <summary>
-            /// RequantizeRowU8 for a plane whose accumulator rows are accStride apart (the shifted-tap GEMM's rows are wider than
-            /// the output's): output row r of <paramref name="width"/> values goes to y[r * width...]. A row narrower than 8 is
-            /// one vector step whose extra lanes land in the next row, or the next channel's plane (written after it), unless
-            /// that would pass the end of y: so y should run to the end of the output tensor.
-            /// </summary>
-            private static void RequantizeRowsU8(ReadOnlySpan<int> acc, int accStride, Span<byte> y, int rows, int width, int bias, int multiplier, int shift, int zeroPoint, int lo, int hi)
-            {
-                for (int r = 0; r < rows; r++)
-                {
-                    if (width < 8 && Avx2.IsSupported && r * width + 8 <= y.Length && r * accStride + 8 <= acc.Length)
-                    {
-                        var q = MultiplyRoundShift(Vector256.Create(acc.Slice(r * accStride, 8)) + Vector256.Create(bias), Vector256.Create(multiplier), shift) + Vector256.Create(zeroPoint);
-                        Unsafe.WriteUnaligned(ref y[r * width], NarrowToBytes(Vector256.Min(Vector256.Max(q, Vector256.Create(lo)), Vector256.Create(hi))));
-                        continue;
-                    }
-                    RequantizeRowU8(acc.Slice(r * accStride, width), y.Slice(r * width, width), bias, multiplier, shift, zeroPoint, lo, hi);
-                }
             }
 
             /// <summary>

@@ -24,12 +24,15 @@ namespace Tests
                 QuantizeRowU8(x0.Slice(0, 36), y0.Slice(0, 36), 0.0039100796f, 0);
             }
 
-            // QConv '/conv/Conv': 1x1x6x6 -> 1x2x4x4, k3 s1, uint8 x int8, zero points 0 -> 0, clamp [0, 255]
+            // QConv '/conv/Conv': 1x1x6x6 -> 1x2x2x2, k3 s1, uint8 x int8, zero points 0 -> 0, clamp [0, 255], then MaxPool 2x2 s2
             internal static void Conv_Conv(ReadOnlySpan<byte> x0, ReadOnlySpan<int> x2, ReadOnlySpan<int> x3, ReadOnlySpan<int> x4, Span<byte> y0, Span<byte> scratch)
             {
                 // im2col: the input copied with its padding (6x6, zero point 0); each output pixel's 1x3x3
                 // window packed four elements to a 32-bit lane (3 quads). One uint8 x int8 GEMM per group (2 channels x 16 pixels)
                 // feeds the requantization.
+                // Then 2x2 stride-2 max pooling on the int32 accumulators, before requantizing a quarter of them. Equal to pooling the
+                // requantized values: requantization is non-decreasing here (checked at build time for every channel: |acc + bias| < 2^31
+                // and below 2^(shift - 1), so nothing wraps around in 32 bits).
                 var padded = scratch.Slice(0, 128);
                 var operand = scratch.Slice(128, 384);
                 var acc = MemoryMarshal.Cast<byte, int>(scratch.Slice(512, 128));
@@ -50,19 +53,14 @@ namespace Tests
                         for (int j = 0; j < 2; j++)
                         {
                             int oc = group * 2 + j;
-                            RequantizeRowU8(acc.Slice(j * 16, 16), y0.Slice((n * 2 + oc) * 16, 16), x2[oc], x3[oc], x4[oc], 0, 0, 255);
+                            MaxPool2x2RequantizeU8(acc.Slice(j * 16, 16), 4, y0.Slice((n * 2 + oc) * 4), 2, 2,
+                                x2[oc], x3[oc], x4[oc], 0, 0, 255);
                         }
                     }
                 }
 
                 // Where window element k = (channel, ky, kx) of output pixel (0, 0) sits in the padded input; elements past K (9) have zero weights.
                 static int WindowOffset(int k) => k < 9 ? k / 9 * 36 + k / 3 % 3 * 6 + k % 3 * 1 : 0;
-            }
-
-            // MaxPool '/pool/MaxPool': 1x2x4x4 -> 1x2x2x2, k2 s2
-            internal static void Pool_MaxPool(ReadOnlySpan<byte> x0, Span<byte> y0)
-            {
-                MaxPool2x2U8(x0, y0, 2, 4, 4, 2, 2);
             }
 
             // QGemm '/fc/Gemm': 1x8 -> 1x3, M=1 K=8 N=3, uint8 x int8, zero points 0 -> 145, clamp [0, 255]
@@ -349,33 +347,40 @@ namespace Tests
             }
 
             /// <summary>
-            /// 2x2 max pooling with stride 2 and no padding on uint8 planes: the vertical max of two input rows, then the max of
-            /// each byte pair (as 16-bit lanes: low byte against high byte), 8 outputs per step. A row's last step overlaps the
-            /// previous one; a row narrower than 8 is done in one step whose extra outputs land in the next row (written
-            /// after it), unless the 16-byte read or the 8-byte write would leave the tensor.
+            /// 2x2 stride-2 max pooling of one channel's int32 accumulators (rows accStride apart), then RequantizeToU8 of each
+            /// maximum: a quarter of the requantizations, equal to pooling the requantized values because requantization is
+            /// non-decreasing here (the build proved it for this layer). 8 outputs per step with AVX2: vertical max, then the
+            /// max of each lane pair; a narrow row is one step that spills into the next row or channel, unless that would
+            /// read past acc or write past y (y runs to the end of the output tensor).
             /// </summary>
-            private static void MaxPool2x2U8(ReadOnlySpan<byte> x, Span<byte> y, int planes, int height, int width, int outHeight, int outWidth)
+            private static void MaxPool2x2RequantizeU8(ReadOnlySpan<int> acc, int accStride, Span<byte> y, int outRows, int outWidth, int bias, int multiplier, int shift, int zeroPoint, int lo, int hi)
             {
-                for (int c = 0; c < planes; c++)
-                    for (int oy = 0; oy < outHeight; oy++)
+                ref int a = ref MemoryMarshal.GetReference(acc);
+                for (int r = 0; r < outRows; r++)
+                {
+                    int row0 = 2 * r * accStride, row1 = row0 + accStride, o = r * outWidth, ox = 0;
+                    if (Avx2.IsSupported && (outWidth >= 8 || (row1 + 16 <= acc.Length && o + 8 <= y.Length)))
                     {
-                        int r0 = (c * height + 2 * oy) * width, r1 = r0 + width, o = (c * outHeight + oy) * outWidth;
-                        int ox = 0;
-                        if (Vector128.IsHardwareAccelerated && (outWidth >= 8 || (r1 + 16 <= x.Length && o + 8 <= y.Length)))
+                        var even = Vector256.Create(0, 2, 4, 6, 0, 2, 4, 6);
+                        for (int end = outWidth & ~7; ox < outWidth; ox += 8)
                         {
-                            for (int end = outWidth & ~7; ox < outWidth; ox += 8)
-                            {
-                                if (ox >= end && outWidth >= 8) ox = outWidth - 8;
-                                var v = Vector128.Max(Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(x), (nuint)(r0 + 2 * ox)),
-                                    Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(x), (nuint)(r1 + 2 * ox))).AsUInt16();
-                                var pairs = Vector128.Max(v & Vector128.Create((ushort)0xFF), Vector128.ShiftRightLogical(v, 8));
-                                Unsafe.WriteUnaligned(ref Unsafe.Add(ref MemoryMarshal.GetReference(y), o + ox), Vector128.Narrow(pairs, pairs).AsUInt64().ToScalar());
-                            }
-                            continue;
+                            if (ox >= end && outWidth >= 8) ox = outWidth - 8;
+                            var v0 = Vector256.Max(Vector256.LoadUnsafe(ref a, (nuint)(row0 + 2 * ox)), Vector256.LoadUnsafe(ref a, (nuint)(row1 + 2 * ox)));
+                            var v1 = Vector256.Max(Vector256.LoadUnsafe(ref a, (nuint)(row0 + 2 * ox + 8)), Vector256.LoadUnsafe(ref a, (nuint)(row1 + 2 * ox + 8)));
+                            // Even lanes: the max of each column pair; then the even lanes of both halves side by side.
+                            v0 = Avx2.PermuteVar8x32(Vector256.Max(v0, Avx2.ShiftRightLogical(v0.AsInt64(), 32).AsInt32()), even);
+                            v1 = Avx2.PermuteVar8x32(Vector256.Max(v1, Avx2.ShiftRightLogical(v1.AsInt64(), 32).AsInt32()), even);
+                            var q = MultiplyRoundShift(Vector256.Create(v0.GetLower(), v1.GetLower()) + Vector256.Create(bias), Vector256.Create(multiplier), shift) + Vector256.Create(zeroPoint);
+                            Unsafe.WriteUnaligned(ref y[o + ox], NarrowToBytes(Vector256.Min(Vector256.Max(q, Vector256.Create(lo)), Vector256.Create(hi))));
                         }
-                        for (; ox < outWidth; ox++)
-                            y[o + ox] = Math.Max(Math.Max(x[r0 + 2 * ox], x[r0 + 2 * ox + 1]), Math.Max(x[r1 + 2 * ox], x[r1 + 2 * ox + 1]));
+                        continue;
                     }
+                    for (; ox < outWidth; ox++)
+                    {
+                        int m = Math.Max(Math.Max(acc[row0 + 2 * ox], acc[row0 + 2 * ox + 1]), Math.Max(acc[row1 + 2 * ox], acc[row1 + 2 * ox + 1]));
+                        y[o + ox] = RequantizeToU8(m + bias, multiplier, shift, zeroPoint, lo, hi);
+                    }
+                }
             }
 
             /// <summary>
@@ -537,34 +542,6 @@ namespace Tests
                 }
                 for (; i < y.Length; i++)
                     y[i] = RequantizeToU8(acc[i] + bias[i], multiplier[i], shift[i], zeroPoint, lo, hi);
-            }
-
-            /// <summary>
-            /// y[i] = RequantizeToU8(bias + acc[i], multiplier, shift, ...) for one output channel (a row of pixels): 8 at a time with
-            /// AVX2, bit-exact with the scalar definition.
-            /// </summary>
-            private static void RequantizeRowU8(ReadOnlySpan<int> acc, Span<byte> y, int bias, int multiplier, int shift, int zeroPoint, int lo, int hi)
-            {
-                int i = 0;
-                if (Avx2.IsSupported)
-                {
-                    var b = Vector256.Create(bias);
-                    var m = Vector256.Create(multiplier);
-                    var z = Vector256.Create(zeroPoint);
-                    var min = Vector256.Create(lo);
-                    var max = Vector256.Create(hi);
-                    ref int a = ref MemoryMarshal.GetReference(acc);
-                    ref byte o = ref MemoryMarshal.GetReference(y);
-                    // A row of 8 or more ends with one vector that overlaps the previous one (it rewrites the same values).
-                    for (int end = y.Length & ~7; i < y.Length && y.Length >= 8; i += 8)
-                    {
-                        if (i >= end) i = y.Length - 8;
-                        var q = MultiplyRoundShift(Vector256.LoadUnsafe(ref a, (nuint)i) + b, m, shift) + z;
-                        Unsafe.WriteUnaligned(ref Unsafe.Add(ref o, i), NarrowToBytes(Vector256.Min(Vector256.Max(q, min), max)));
-                    }
-                }
-                for (; i < y.Length; i++)
-                    y[i] = RequantizeToU8(acc[i] + bias, multiplier, shift, zeroPoint, lo, hi);
             }
 
             /// <summary>

@@ -49,19 +49,16 @@ namespace Tests
             // Quantize 'Quantize image': 1x1x6x6 -> 1x1x6x6, scale 0.0039100796, zero point 0
             Kernels.Quantize_image(input, Slice<byte>(workspace, 704, 36));
 
-            // QConv '/conv/Conv': 1x1x6x6 -> 1x2x4x4, k3 s1, uint8 x int8, zero points 0 -> 0, clamp [0, 255]
-            Kernels.Conv_Conv(Slice<byte>(workspace, 704, 36), Weights.conv_Conv_bias_int32, Weights.conv_Conv_multiplier, Weights.conv_Conv_shift, Slice<byte>(workspace, 768, 32), workspace.Slice(0, 704));
-
-            // MaxPool '/pool/MaxPool': 1x2x4x4 -> 1x2x2x2, k2 s2
-            Kernels.Pool_MaxPool(Slice<byte>(workspace, 768, 32), Slice<byte>(workspace, 0, 8));
+            // QConv '/conv/Conv': 1x1x6x6 -> 1x2x2x2, k3 s1, uint8 x int8, zero points 0 -> 0, clamp [0, 255], then MaxPool 2x2 s2
+            Kernels.Conv_Conv(Slice<byte>(workspace, 704, 36), Weights.conv_Conv_bias_int32, Weights.conv_Conv_multiplier, Weights.conv_Conv_shift, Slice<byte>(workspace, 768, 8), workspace.Slice(0, 704));
 
             // Flatten '/flatten/Flatten': 1x2x2x2 -> 1x8 (a view: shares its input's memory)
 
             // QGemm '/fc/Gemm': 1x8 -> 1x3, M=1 K=8 N=3, uint8 x int8, zero points 0 -> 145, clamp [0, 255]
-            Kernels.Fc_Gemm(Slice<byte>(workspace, 0, 8), Weights.fc_Gemm_bias_int32, Weights.fc_Gemm_multiplier, Weights.fc_Gemm_shift, Slice<byte>(workspace, 64, 3), workspace.Slice(128, 64));
+            Kernels.Fc_Gemm(Slice<byte>(workspace, 768, 8), Weights.fc_Gemm_bias_int32, Weights.fc_Gemm_multiplier, Weights.fc_Gemm_shift, Slice<byte>(workspace, 0, 3), workspace.Slice(64, 64));
 
             // Dequantize 'Dequantize logits': 1x3 -> 1x3, scale 0.006606158, zero point 145
-            Kernels.Dequantize_logits(Slice<byte>(workspace, 64, 3), output);
+            Kernels.Dequantize_logits(Slice<byte>(workspace, 0, 3), output);
         }
 
         /// <summary>A tensor's slice of the workspace (offsets are planned at build time, 64-byte aligned).</summary>

@@ -27,6 +27,13 @@ public sealed class QConv : Operator
 
     public override bool CanFuseActivation => true;
 
+    /// <summary>A 2x2 stride-2 MaxPool moved into this node by the FuseConvMaxPool lowering pass: the output is pooled.</summary>
+    internal static bool PoolsOutput(OpContext ctx) => ctx.Int(Passes.FuseConvMaxPool.Attribute, 0) != 0;
+
+    /// <summary>The output shape: the convolution's, halved in height and width (floor) when it pools.</summary>
+    internal static int[] OutputShape(Conv.Params p, bool pooled) =>
+        pooled ? new[] { p.G.N, p.M, p.G.OH / 2, p.G.OW / 2 } : p.G.OutputShape(p.M);
+
     internal static Requant ReadRequant(OpContext ctx) =>
         new((int)ctx.Int("x_zero_point", 0), (int)ctx.Int("y_zero_point", 0), (int)ctx.Int("y_min", 0), (int)ctx.Int("y_max", 255));
 
@@ -35,7 +42,9 @@ public sealed class QConv : Operator
         ctx.RequireType(0, DataType.UInt8);
         ctx.RequireType(1, DataType.Int8);
         var p = Conv.Read(ctx);
-        ctx.SetOutput(0, IsDynamic(ctx) ? DataType.Float : DataType.UInt8, p.G.OutputShape(p.M));
+        if (PoolsOutput(ctx) && (IsDynamic(ctx) || p.G.SpatialRank != 2 || p.G.OH < 2 || p.G.OW < 2))
+            throw ctx.Invalid("max_pool_2x2 needs a static 2-D convolution with an output of at least 2x2");
+        ctx.SetOutput(0, IsDynamic(ctx) ? DataType.Float : DataType.UInt8, OutputShape(p, PoolsOutput(ctx)));
     }
 
     public override string Describe(OpContext ctx)
@@ -43,7 +52,8 @@ public sealed class QConv : Operator
         var p = Conv.Read(ctx);
         var r = ReadRequant(ctx);
         string kernel = $"{p.G.Describe()}{(p.Group == 1 ? "" : " group " + p.Group)}, uint8 x int8";
-        return IsDynamic(ctx) ? kernel + ", float output" : $"{kernel}, zero points {r.XZero} -> {r.YZero}, clamp [{r.Min}, {r.Max}]";
+        return IsDynamic(ctx) ? kernel + ", float output"
+            : $"{kernel}, zero points {r.XZero} -> {r.YZero}, clamp [{r.Min}, {r.Max}]{(PoolsOutput(ctx) ? ", then MaxPool 2x2 s2" : "")}";
     }
 
     public override void Evaluate(EvalContext ctx)
@@ -83,7 +93,28 @@ public sealed class QConv : Operator
                         else y[o++] = QuantMath.RequantizeToU8(acc, (int)mult![oc], (int)shift![oc], r.YZero, r.Min, r.Max);
                     }
             }
+        if (PoolsOutput(ctx))
+        {
+            // The definition: the convolution's uint8 output, then 2x2 stride-2 max pooling (the kernel pools before
+            // requantizing, which FuseConvMaxPool proved equal).
+            ctx.SetOutput(0, Tensor.FromLongs(DataType.UInt8, OutputShape(p, true), MaxPool2x2(y, g.N * p.M, g.OH, g.OW)));
+            return;
+        }
         ctx.SetOutput(0, dynamic ? Tensor.FromFloats(g.OutputShape(p.M), yf) : Tensor.FromLongs(DataType.UInt8, g.OutputShape(p.M), y));
+    }
+
+    private static long[] MaxPool2x2(long[] x, int planes, int h, int w)
+    {
+        int oh = h / 2, ow = w / 2;
+        var y = new long[planes * oh * ow];
+        for (int c = 0; c < planes; c++)
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++)
+                {
+                    int at = (c * h + 2 * oy) * w + 2 * ox;
+                    y[(c * oh + oy) * ow + ox] = Math.Max(Math.Max(x[at], x[at + 1]), Math.Max(x[at + w], x[at + w + 1]));
+                }
+        return y;
     }
 
     public override int ScratchBytes(OpContext ctx) => QConvKernel.Plan(ctx).ScratchBytes;

@@ -134,6 +134,8 @@ internal static class QConvKernel
             xZero = "zx";
         }
         int inputPlane = g.C * g.H * g.W, paddedPlane = l.PaddedHeight * l.PaddedWidth, plane = g.OH * g.OW;
+        bool pooled = QConv.PoolsOutput(ctx);
+        int pooledPlane = g.OH / 2 * (g.OW / 2);
         if (l.ShiftedTaps)
         {
             w.Line($"// Shifted taps: the input copied with its padding ({l.PaddedHeight}x{l.PaddedWidth}, zero point {xZero}) and interleaved by four channels;");
@@ -145,6 +147,12 @@ internal static class QConvKernel
             w.Line($"// im2col: the input copied with its padding ({l.PaddedHeight}x{l.PaddedWidth}, zero point {xZero}); each output pixel's {p.Cg}x{g.KH}x{g.KW}");
             w.Line($"// window packed four elements to a 32-bit lane ({l.K4} quads). One uint8 x int8 GEMM per group ({p.Mg} channels x {plane} pixels)");
             w.Line("// feeds the requantization.");
+        }
+        if (pooled)
+        {
+            w.Line($"// Then 2x2 stride-2 max pooling on the int32 accumulators, before requantizing a quarter of them. Equal to pooling the");
+            w.Line($"// requantized values: requantization is non-decreasing here (checked at build time for every channel: |acc + bias| < 2^31");
+            w.Line($"// and below 2^(shift - 1), so nothing wraps around in 32 bits).");
         }
         w.Line($"var padded = {scratch}.Slice(0, {l.PaddedBytes});");
         w.Line($"var operand = {scratch}.Slice({l.PaddedBytes}, {l.OperandBytes});");
@@ -188,6 +196,11 @@ internal static class QConvKernel
                         }
                         using (w.Block($"for (int i = 0; i < {plane}; i++)"))
                             DynamicEpilogue.EmitStore(ctx, $"{y}[(n * {p.M} + oc) * {plane} + i]", "plane[i]", "oc");
+                    }
+                    else if (pooled)
+                    {
+                        w.Line($"{ctx.Helper(KernelHelpers.MaxPool2x2RequantizeU8)}(acc.Slice(j * {l.Pixels}, {l.Pixels}), {l.RowStride}, {y}.Slice((n * {p.M} + oc) * {pooledPlane}), {g.OH / 2}, {g.OW / 2},");
+                        w.Line($"    {ctx.In(2)}[oc], {ctx.In(3)}[oc], {ctx.In(4)}[oc], {r.YZero}, {r.Min}, {r.Max});");
                     }
                     else if (l.RowStride != g.OW)
                     {
