@@ -18,7 +18,7 @@ public sealed record CompileResult(IReadOnlyList<GeneratedFile> Files, IReadOnly
 /// The model compiler's entry point. The passes, in order:
 /// import → supported-op check → shape inference with constant folding → remove Identity/Dropout →
 /// fold BatchNormalization → fuse decomposed LayerNormalization → fuse decomposed GELU → fuse activations →
-/// remove dead nodes → memory planning and C# emission.
+/// remove dead nodes → (INT8) quantization → Conv+MaxPool lowering → memory planning and C# emission.
 /// </summary>
 public static class ModelCompiler
 {

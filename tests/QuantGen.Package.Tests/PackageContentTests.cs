@@ -46,7 +46,7 @@ public class PackageContentTests
     }
 
     [Fact]
-    public void Cli_tool_installs_answers_version_and_help_and_calibrates()
+    public void Cli_tool_installs_and_its_four_commands_run_on_the_sample_model()
     {
         // The command a user runs with a folder feed. It cannot be combined with source mapping, so it runs
         // outside the consumers' folder, where a nuget.config clears the sources: the feed is the only one.
@@ -89,6 +89,19 @@ public class PackageContentTests
         string json = File.ReadAllText(Path.Combine(folder, "fashion_cnn.calib.json"));
         Assert.Contains("\"format\": \"quantgen-calibration\"", json, StringComparison.Ordinal);
         Assert.Contains("\"samples\": 2,", json, StringComparison.Ordinal);
+
+        // inspect, export and evaluate through the installed tool, with the calibration it just wrote (ONNX Runtime's
+        // native library and ScottPlot travel with the tool: evaluate runs the FP32 model in ORT).
+        var inspect = DotNet.Exec(quantgen, folder, _feed.Environment, "inspect", "fashion_cnn.onnx");
+        Assert.True(inspect.ExitCode == 0, inspect.ToString());
+        Assert.Contains("All operators are supported.", inspect.Output, StringComparison.Ordinal);
+        var export = DotNet.Exec(quantgen, folder, _feed.Environment, "export", "fashion_cnn.onnx");
+        Assert.True(export.ExitCode == 0, export.ToString());
+        Assert.True(new FileInfo(Path.Combine(folder, "fashion_cnn.int8.onnx")).Length > 30_000, export.ToString());
+        var evaluate = DotNet.Exec(quantgen, folder, _feed.Environment, "evaluate", "fashion_cnn.onnx", "--data", "zeros.npy", "--plot", "sqnr.svg");
+        Assert.True(evaluate.ExitCode == 0, evaluate.ToString());
+        Assert.Contains("no labels: INT8 against FP32 only", evaluate.Output, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(folder, "sqnr.svg")), evaluate.ToString());
     }
 
     /// <summary>A .npy file (format 1.0) of float32 zeros, shape (samples, length).</summary>
