@@ -292,8 +292,26 @@ namespace Tests
                 }
                 else if (Avx2.IsSupported)
                 {
-                    // int16 products with vpmaddwd (exact); lanes hold pair sums [c0: k0+k1, c0: k2+k3, c1: ...].
-                    for (int b = 0; b < blocks; b++)
+                    // int16 products with vpmaddwd (exact); lanes hold pair sums [c0: k0+k1, c0: k2+k3, c1: ...]. Two blocks
+                    // (16 channels) per step share each widened input quad.
+                    int b = 0;
+                    for (; b + 2 <= blocks; b += 2)
+                    {
+                        Vector256<int> lo0 = default, hi0 = default, lo1 = default, hi1 = default;
+                        ref byte wq = ref Unsafe.Add(ref w, b * blockBytes);
+                        for (int q = 0; q < k4; q++)
+                        {
+                            var x16 = Avx2.BroadcastScalarToVector256(Sse41.ConvertToVector128Int16(Vector128.CreateScalar(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xr, q * 4))).AsByte()).AsInt64()).AsInt16();
+                            lo0 = Avx2.Add(lo0, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref wq).AsSByte()), x16));
+                            hi0 = Avx2.Add(hi0, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref wq, 16).AsSByte()), x16));
+                            lo1 = Avx2.Add(lo1, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref wq, (nuint)blockBytes).AsSByte()), x16));
+                            hi1 = Avx2.Add(hi1, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref wq, (nuint)blockBytes + 16).AsSByte()), x16));
+                            wq = ref Unsafe.Add(ref wq, 32);
+                        }
+                        PairSums(lo0, hi0).StoreUnsafe(ref Unsafe.Add(ref a, b * 8));
+                        PairSums(lo1, hi1).StoreUnsafe(ref Unsafe.Add(ref a, b * 8 + 8));
+                    }
+                    for (; b < blocks; b++)
                     {
                         Vector256<int> lo = default, hi = default;
                         ref byte wq = ref Unsafe.Add(ref w, b * blockBytes);
