@@ -18,7 +18,7 @@ public sealed record CompileResult(IReadOnlyList<GeneratedFile> Files, IReadOnly
 /// The model compiler's entry point. The passes, in order:
 /// import → supported-op check → shape inference with constant folding → remove Identity/Dropout →
 /// fold BatchNormalization → fuse decomposed LayerNormalization → fuse decomposed GELU → fuse activations →
-/// remove dead nodes → (INT8) quantization → Conv+MaxPool lowering → memory planning and C# emission.
+/// remove dead nodes → (INT8) quantization → Conv+MaxPool and Conv+Add lowering → memory planning and C# emission.
 /// </summary>
 public static class ModelCompiler
 {
@@ -59,6 +59,7 @@ public static class ModelCompiler
                 foreach (var f in report.FloatNodes) header.FloatReasons[f.Node] = f.Reason;
                 // Lowering for the generated code only: tools that read the quantized graph see every node.
                 FuseConvMaxPool.Run(graph);
+                FuseConvAdd.Run(graph);
             }
             var files = new ModelEmitter(graph, options, header).Emit();
             return new CompileResult(files, diagnostics);

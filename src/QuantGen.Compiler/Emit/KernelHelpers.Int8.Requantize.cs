@@ -166,5 +166,49 @@ public static partial class KernelHelpers
                 return Vector256.Narrow(words, words).AsUInt64().ToScalar();
             }
             """;
+        sources[RequantizeAddRowsU8] = """
+            /// <summary>
+            /// A convolution's requantization followed by the integer add of a residual (QAdd, TensorFlow Lite's arithmetic),
+            /// without storing the convolution's uint8 values: rows of <paramref name="width"/> from accumulator rows accStride
+            /// apart; y and residual run from this channel's plane to the tensor's end, so a row narrower than 8 can be one
+            /// vector step that spills into the next row (written after it), unless that would pass an end. Each value is
+            /// exactly the two nodes' (same operations, same order), bit for bit.
+            /// </summary>
+            private static void RequantizeAddRowsU8(ReadOnlySpan<int> acc, int accStride, ReadOnlySpan<byte> residual, Span<byte> y, int rows, int width,
+                int bias, int multiplier, int shift, int zeroPoint, int lo, int hi, bool convIsA,
+                int aZero, int aMultiplier, int aShift, int bZero, int bMultiplier, int bShift, int yZero, int yMultiplier, int yShift, int yLo, int yHi)
+            {
+                for (int r = 0; r < rows; r++)
+                {
+                    int a0 = r * accStride, o = r * width, x = 0;
+                    if (Avx2.IsSupported && (width >= 8 || (a0 + 8 <= acc.Length && o + 8 <= y.Length && o + 8 <= residual.Length)))
+                    {
+                        for (int end = width & ~7; x < width; x += 8)
+                        {
+                            if (x >= end && width >= 8) x = width - 8;
+                            var conv = MultiplyRoundShift(Vector256.Create(acc.Slice(a0 + x, 8)) + Vector256.Create(bias), Vector256.Create(multiplier), shift) + Vector256.Create(zeroPoint);
+                            conv = Vector256.Min(Vector256.Max(conv, Vector256.Create(lo)), Vector256.Create(hi));
+                            var res = Avx2.ConvertToVector256Int32(Vector128.CreateScalar(Unsafe.ReadUnaligned<ulong>(ref Unsafe.AsRef(in residual[o + x]))).AsByte());
+                            var a = convIsA ? conv : res;
+                            var b = convIsA ? res : conv;
+                            var sa = MultiplyRoundShift(Avx2.ShiftLeftLogical(a - Vector256.Create(aZero), 20), Vector256.Create(aMultiplier), aShift);
+                            var sb = MultiplyRoundShift(Avx2.ShiftLeftLogical(b - Vector256.Create(bZero), 20), Vector256.Create(bMultiplier), bShift);
+                            var q = MultiplyRoundShift(sa + sb, Vector256.Create(yMultiplier), yShift) + Vector256.Create(yZero);
+                            Unsafe.WriteUnaligned(ref y[o + x], NarrowToBytes(Vector256.Min(Vector256.Max(q, Vector256.Create(yLo)), Vector256.Create(yHi))));
+                        }
+                        continue;
+                    }
+                    for (; x < width; x++)
+                    {
+                        int conv = RequantizeToU8(acc[a0 + x] + bias, multiplier, shift, zeroPoint, lo, hi);
+                        int a = convIsA ? conv : residual[o + x], b = convIsA ? residual[o + x] : conv;
+                        long sa = ((long)((a - aZero) << 20) * aMultiplier + (1L << (aShift - 1))) >> aShift;
+                        long sb = ((long)((b - bZero) << 20) * bMultiplier + (1L << (bShift - 1))) >> bShift;
+                        int q = (int)(((long)(int)(sa + sb) * yMultiplier + (1L << (yShift - 1))) >> yShift) + yZero;
+                        y[o + x] = (byte)(q < yLo ? yLo : q > yHi ? yHi : q);
+                    }
+                }
+            }
+            """;
     }
 }

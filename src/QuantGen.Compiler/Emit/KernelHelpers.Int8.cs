@@ -18,6 +18,7 @@ public static partial class KernelHelpers
     public const string RequantizeRowU8 = "RequantizeRowU8";
     public const string RequantizeRowsU8 = "RequantizeRowsU8";
     public const string MaxPool2x2RequantizeU8 = "MaxPool2x2RequantizeU8";
+    public const string RequantizeAddRowsU8 = "RequantizeAddRowsU8";
     public const string RequantizeChannelsU8 = "RequantizeChannelsU8";
     public const string QAddU8 = "QAddU8";
     public const string QuantizeRowU8 = "QuantizeRowU8";
@@ -41,5 +42,6 @@ public static partial class KernelHelpers
         dependencies[GemmU8S8] = new[] { PairSums };
         dependencies[GemvU8S8] = new[] { PairSums };
         dependencies[QAddU8] = new[] { MultiplyRoundShift, NarrowToBytes };
+        dependencies[RequantizeAddRowsU8] = new[] { MultiplyRoundShift, NarrowToBytes, RequantizeToU8 };
     }
 }

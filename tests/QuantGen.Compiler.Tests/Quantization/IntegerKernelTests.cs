@@ -68,6 +68,38 @@ public class IntegerKernelTests
     }
 
     [Fact]
+    public void QConv_with_a_fused_residual_QAdd_equals_the_two_nodes_bit_for_bit()
+    {
+        var random = new Random(46);
+        var b = new GraphBuilder();
+        void ConvThenAdd(int[] x, int m, int[] kernel, int[] shape, bool convFirst, long[]? pads = null, long[]? strides = null)
+        {
+            string conv = AddQConv(b, random, x, m, kernel, strides, pads, graphOutput: false);
+            string residual = b.Input("residual" + b.Graph.Nodes.Count, DataType.UInt8, shape);
+            AddQAdd(b, random, shape, RandomParams(random), RandomParams(random), RandomParams(random), min: random.Next(2) == 0 ? 0 : 40,
+                a: convFirst ? conv : residual, c: convFirst ? residual : conv);
+        }
+        ConvThenAdd(new[] { 1, 8, 12, 12 }, 8, new[] { 3, 3 }, new[] { 1, 8, 12, 12 }, convFirst: true, pads: new long[] { 1, 1, 1, 1 }); // shifted taps, rows of 12
+        ConvThenAdd(new[] { 1, 4, 7, 7 }, 6, new[] { 3, 3 }, new[] { 1, 6, 7, 7 }, convFirst: false, pads: new long[] { 1, 1, 1, 1 });    // rows of 7 spill forward
+        ConvThenAdd(new[] { 1, 3, 11, 11 }, 5, new[] { 3, 3 }, new[] { 1, 5, 5, 5 }, convFirst: true, strides: new long[] { 2, 2 });      // im2col, a contiguous plane
+        ConvThenAdd(new[] { 2, 8, 5, 9 }, 4, new[] { 1, 1 }, new[] { 2, 4, 5, 9 }, convFirst: false);                                    // batch, pointwise
+        var graph = b.Finish();
+        var inputs = graph.Inputs.Select(n => U8Data(graph[n], random)).ToArray();
+        var expected = Reference(graph, inputs);
+        QuantGen.Compiler.Passes.FuseConvAdd.Run(graph);
+        Assert.Equal(4, graph.Nodes.Count(n => n.Attributes.ContainsKey(QuantGen.Compiler.Passes.FuseConvAdd.ConvIsA)));
+        Assert.DoesNotContain(graph.Nodes, n => n.OpType == "QAdd");
+        var fusedReference = Reference(graph, inputs);
+        using var model = GeneratedModel.Emit(graph);
+        var actual = model.Run(inputs);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.Equal(expected[i].Longs!, fusedReference[i].Longs!);
+            BitExact(expected[i], actual[i], $"generated code, output {i}");
+        }
+    }
+
+    [Fact]
     public void QConv_with_a_fused_2x2_MaxPool_equals_the_two_nodes_bit_for_bit()
     {
         var random = new Random(45);
@@ -155,11 +187,13 @@ public class IntegerKernelTests
         CheckAll(b, U8Data);
     }
 
-    private static void AddQAdd(GraphBuilder b, Random random, int[] shape, QuantParams pa, QuantParams pb, QuantParams py, int min = 0, int max = 255)
+    private static void AddQAdd(GraphBuilder b, Random random, int[] shape, QuantParams pa, QuantParams pb, QuantParams py, int min = 0, int max = 255,
+        string? a = null, string? c = null)
     {
         string name = "add" + b.Graph.Nodes.Count;
         var p = QAdd.Compute(pa, pb, py, min, max, out var reason) ?? throw new InvalidOperationException(reason);
-        string a = b.Input(name + "_a", DataType.UInt8, shape), c = b.Input(name + "_b", DataType.UInt8, shape);
+        a ??= b.Input(name + "_a", DataType.UInt8, shape);
+        c ??= b.Input(name + "_b", DataType.UInt8, shape);
         b.Node("QAdd", Q, new[] { a, c }, Attrs(
             Int("a_zero_point", p.AZero), Int("a_multiplier", p.AMultiplier), Int("a_shift", p.AShift),
             Int("b_zero_point", p.BZero), Int("b_multiplier", p.BMultiplier), Int("b_shift", p.BShift),

@@ -63,11 +63,19 @@ public sealed class QAdd : Operator
     internal static (int Multiplier, int Shift) FixedPointOrZero(double m) =>
         m < 1.0 / (1L << 32) ? (0, 1) : QuantMath.FixedPoint(m);
 
-    internal static Parameters Read(OpContext ctx) => new(
-        (int)ctx.Int("a_zero_point", 0), (int)ctx.Int("a_multiplier"), (int)ctx.Int("a_shift"),
-        (int)ctx.Int("b_zero_point", 0), (int)ctx.Int("b_multiplier"), (int)ctx.Int("b_shift"),
-        (int)ctx.Int("y_zero_point", 0), (int)ctx.Int("y_multiplier"), (int)ctx.Int("y_shift"),
-        (int)ctx.Int("y_min", 0), (int)ctx.Int("y_max", 255));
+    /// <summary>The attributes a_zero_point ... y_max, each name with <paramref name="prefix"/> in front (a QConv that absorbed a QAdd keeps them as add_...).</summary>
+    internal static Parameters Read(OpContext ctx, string prefix = "") => new(
+        (int)ctx.Int(prefix + "a_zero_point", 0), (int)ctx.Int(prefix + "a_multiplier"), (int)ctx.Int(prefix + "a_shift"),
+        (int)ctx.Int(prefix + "b_zero_point", 0), (int)ctx.Int(prefix + "b_multiplier"), (int)ctx.Int(prefix + "b_shift"),
+        (int)ctx.Int(prefix + "y_zero_point", 0), (int)ctx.Int(prefix + "y_multiplier"), (int)ctx.Int(prefix + "y_shift"),
+        (int)ctx.Int(prefix + "y_min", 0), (int)ctx.Int(prefix + "y_max", 255));
+
+    /// <summary>The attribute names of <see cref="Read"/>.</summary>
+    internal static readonly string[] AttributeNames =
+    {
+        "a_zero_point", "a_multiplier", "a_shift", "b_zero_point", "b_multiplier", "b_shift",
+        "y_zero_point", "y_multiplier", "y_shift", "y_min", "y_max",
+    };
 
     public override void InferShapes(ShapeContext ctx)
     {

@@ -30,6 +30,9 @@ public sealed class QConv : Operator
     /// <summary>A 2x2 stride-2 MaxPool moved into this node by the FuseConvMaxPool lowering pass: the output is pooled.</summary>
     internal static bool PoolsOutput(OpContext ctx) => ctx.Int(Passes.FuseConvMaxPool.Attribute, 0) != 0;
 
+    /// <summary>A QAdd moved into this node by the FuseConvAdd lowering pass: input 5 is the residual it adds.</summary>
+    internal static bool AddsResidual(OpContext ctx) => ctx.HasAttribute(Passes.FuseConvAdd.ConvIsA);
+
     /// <summary>The output shape: the convolution's, halved in height and width (floor) when it pools.</summary>
     internal static int[] OutputShape(Conv.Params p, bool pooled) =>
         pooled ? new[] { p.G.N, p.M, p.G.OH / 2, p.G.OW / 2 } : p.G.OutputShape(p.M);
@@ -44,6 +47,9 @@ public sealed class QConv : Operator
         var p = Conv.Read(ctx);
         if (PoolsOutput(ctx) && (IsDynamic(ctx) || p.G.SpatialRank != 2 || p.G.OH < 2 || p.G.OW < 2))
             throw ctx.Invalid("max_pool_2x2 needs a static 2-D convolution with an output of at least 2x2");
+        if (AddsResidual(ctx) && (IsDynamic(ctx) || PoolsOutput(ctx) || !ctx.HasInput(5) || !ctx.InputShapeOrFail(5).SameAs(p.G.OutputShape(p.M))))
+            throw ctx.Invalid("a QConv that adds a residual needs a static convolution and a uint8 residual of its output's shape");
+        if (AddsResidual(ctx)) ctx.RequireType(5, DataType.UInt8);
         ctx.SetOutput(0, IsDynamic(ctx) ? DataType.Float : DataType.UInt8, OutputShape(p, PoolsOutput(ctx)));
     }
 
@@ -53,7 +59,7 @@ public sealed class QConv : Operator
         var r = ReadRequant(ctx);
         string kernel = $"{p.G.Describe()}{(p.Group == 1 ? "" : " group " + p.Group)}, uint8 x int8";
         return IsDynamic(ctx) ? kernel + ", float output"
-            : $"{kernel}, zero points {r.XZero} -> {r.YZero}, clamp [{r.Min}, {r.Max}]{(PoolsOutput(ctx) ? ", then MaxPool 2x2 s2" : "")}";
+            : $"{kernel}, zero points {r.XZero} -> {r.YZero}, clamp [{r.Min}, {r.Max}]{(PoolsOutput(ctx) ? ", then MaxPool 2x2 s2" : "")}{(AddsResidual(ctx) ? ", then QAdd of the residual" : "")}";
     }
 
     public override void Evaluate(EvalContext ctx)
@@ -93,6 +99,15 @@ public sealed class QConv : Operator
                         else y[o++] = QuantMath.RequantizeToU8(acc, (int)mult![oc], (int)shift![oc], r.YZero, r.Min, r.Max);
                     }
             }
+        if (AddsResidual(ctx))
+        {
+            // The definition: the convolution's uint8 output, then the integer add with the residual.
+            var add = QAdd.Read(ctx, Passes.FuseConvAdd.Prefix);
+            bool convIsA = ctx.Int(Passes.FuseConvAdd.ConvIsA, 1) != 0;
+            var residual = ctx.Input(5).Longs!;
+            for (int i = 0; i < y.Length; i++)
+                y[i] = convIsA ? add.Apply((int)y[i], (int)residual[i]) : add.Apply((int)residual[i], (int)y[i]);
+        }
         if (PoolsOutput(ctx))
         {
             // The definition: the convolution's uint8 output, then 2x2 stride-2 max pooling (the kernel pools before

@@ -135,6 +135,9 @@ internal static class QConvKernel
         }
         int inputPlane = g.C * g.H * g.W, paddedPlane = l.PaddedHeight * l.PaddedWidth, plane = g.OH * g.OW;
         bool pooled = QConv.PoolsOutput(ctx);
+        bool residual = QConv.AddsResidual(ctx);
+        var add = residual ? QAdd.Read(ctx, Passes.FuseConvAdd.Prefix) : default;
+        bool convIsA = ctx.Int(Passes.FuseConvAdd.ConvIsA, 1) != 0;
         int pooledPlane = g.OH / 2 * (g.OW / 2);
         if (l.ShiftedTaps)
         {
@@ -148,6 +151,8 @@ internal static class QConvKernel
             w.Line($"// window packed four elements to a 32-bit lane ({l.K4} quads). One uint8 x int8 GEMM per group ({p.Mg} channels x {plane} pixels)");
             w.Line("// feeds the requantization.");
         }
+        if (residual)
+            w.Line($"// Then the residual add (QAdd) on the requantized values, in registers: the convolution's uint8 output is never stored.");
         if (pooled)
         {
             w.Line($"// Then 2x2 stride-2 max pooling on the int32 accumulators, before requantizing a quarter of them. Equal to pooling the");
@@ -196,6 +201,15 @@ internal static class QConvKernel
                         }
                         using (w.Block($"for (int i = 0; i < {plane}; i++)"))
                             DynamicEpilogue.EmitStore(ctx, $"{y}[(n * {p.M} + oc) * {plane} + i]", "plane[i]", "oc");
+                    }
+                    else if (residual)
+                    {
+                        // One call per plane when its rows are contiguous, else one row of OW per GEMM row.
+                        bool wide = l.RowStride != g.OW;
+                        string rows = wide ? g.OH.ToString(CultureInfo.InvariantCulture) : "1", width = (wide ? g.OW : plane).ToString(CultureInfo.InvariantCulture);
+                        w.Line($"{ctx.Helper(KernelHelpers.RequantizeAddRowsU8)}(acc.Slice(j * {l.Pixels}, {l.Pixels}), {l.RowStride}, {ctx.In(5)}.Slice((n * {p.M} + oc) * {plane}), {y}.Slice((n * {p.M} + oc) * {plane}), {rows}, {width},");
+                        w.Line($"    {ctx.In(2)}[oc], {ctx.In(3)}[oc], {ctx.In(4)}[oc], {r.YZero}, {r.Min}, {r.Max}, {(convIsA ? "true" : "false")},");
+                        w.Line($"    {add.AZero}, {add.AMultiplier}, {add.AShift}, {add.BZero}, {add.BMultiplier}, {add.BShift}, {add.YZero}, {add.YMultiplier}, {add.YShift}, {add.Min}, {add.Max});");
                     }
                     else if (pooled)
                     {
