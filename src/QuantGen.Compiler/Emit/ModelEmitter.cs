@@ -308,6 +308,8 @@ public sealed class ModelEmitter
             while (!taken.Add(local)) local += "_";
             locals[io] = local;
         }
+        string index = "i";
+        while (!taken.Add(index)) index += "_"; // an ONNX input may be named "i"
         string Params(bool withWorkspace) => Parameters(withWorkspace, i => locals.ContainsKey(i) ? "int" : i.Value.Type.CSharpName());
         string Args(Func<TensorIo, string> input, bool withWorkspace) => string.Join(", ",
             _inputs.Select(input).Concat(_outputs.Select(o => o.Parameter)).Concat(withWorkspace ? new[] { "workspace" } : Array.Empty<string>()));
@@ -336,8 +338,8 @@ public sealed class ModelEmitter
                 w.Line();
                 w.Line($"// '{CSharp.CommentText(io.OnnxName)}' as int64, in workspace bytes [{offsets[io]}, {offsets[io] + io.Value.Length * sizeof(long)}): past the model's arena, so Predict does not overwrite it.");
                 w.Line($"Span<long> {locals[io]} = MemoryMarshal.Cast<byte, long>(workspace.Slice({offsets[io]}, {io.LengthConstant} * sizeof(long)));");
-                w.Line($"for (int i = 0; i < {io.LengthConstant}; i++)");
-                w.Line($"    {locals[io]}[i] = {io.Parameter}[i];");
+                w.Line($"for (int {index} = 0; {index} < {io.LengthConstant}; {index}++)");
+                w.Line($"    {locals[io]}[{index}] = {io.Parameter}[{index}];");
             }
             w.Line();
             w.Line($"Predict({Args(i => locals.TryGetValue(i, out var l) ? l : i.Parameter, true)});");
