@@ -70,8 +70,8 @@ public static class DiagnosticCatalog
 
     public static readonly DiagnosticDescriptorInfo FreeDimension = new(
         "QG0008", ModelDiagnosticSeverity.Error, "Free dimension in a model input",
-        "Input '{0}' has the free dimension '{1}' at axis {2}; QuantGen compiles for static shapes and only a leading batch dimension may stay free (it becomes 1).",
-        "Fix its size at build time with the [OnnxModel] option Dimensions = new[] {{ \"{1}=N\" }} (N > 0, e.g. the sequence length), or export the model with a fixed size for this dimension (a dimension without a name can only be fixed in the export).");
+        "Input '{0}' has the free dimension '{1}' at axis {2}; QuantGen compiles for static shapes and only a leading batch dimension may stay free (it becomes 1){3}.",
+        "Fix named free dimensions at build time with the [OnnxModel] option Dimensions (\"name=size\" entries with the model's dim_param names, e.g. Dimensions = new[] {{ \"sequence=128\" }}), or export the model with fixed sizes (e.g. without dynamic_axes for them).");
 
     public static readonly DiagnosticDescriptorInfo ExternalDataRefused = new(
         "QG0009", ModelDiagnosticSeverity.Error, "External tensor data refused",

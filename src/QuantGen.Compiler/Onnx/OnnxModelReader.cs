@@ -112,7 +112,7 @@ public static class OnnxModelReader
         var type = DataTypes.FromOnnx(tensorType.ElemType)
             ?? throw new ModelCompileException(DiagnosticCatalog.UnsupportedDataType.Create(input.Name, DataTypes.OnnxName(tensorType.ElemType)));
         if (tensorType.Shape == null)
-            throw new ModelCompileException(DiagnosticCatalog.FreeDimension.Create(input.Name, "(no shape at all)", 0));
+            throw new ModelCompileException(DiagnosticCatalog.FreeDimension.Create(input.Name, "(no shape at all)", 0, "; the file gives it no shape, so only a re-export can fix it"));
         var dims = tensorType.Shape.Dim;
         var shape = new int[dims.Count];
         for (int i = 0; i < dims.Count; i++)
@@ -135,8 +135,10 @@ public static class OnnxModelReader
             }
             else
             {
-                string param = named ? d.DimParam : "?";
-                throw new ModelCompileException(DiagnosticCatalog.FreeDimension.Create(input.Name, param, i));
+                string fix = named
+                    ? $"; set its size with the [OnnxModel] option Dimensions = new[] {{ \"{d.DimParam}=N\" }}"
+                    : "; it has no name (dim_param), so only a re-export can fix its size";
+                throw new ModelCompileException(DiagnosticCatalog.FreeDimension.Create(input.Name, named ? d.DimParam : "?", i, fix));
             }
         }
         // Generated code indexes with int: an input past that would overflow every length computed from it.

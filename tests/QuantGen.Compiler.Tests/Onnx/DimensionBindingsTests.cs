@@ -52,6 +52,20 @@ public class DimensionBindingsTests
     }
 
     [Fact]
+    public void An_unnamed_free_dimension_is_QG0008_that_points_at_a_re_export()
+    {
+        var model = new OnnxModelBuilder(opset: 13)
+            .TypedInput("ids", ElementType.Int64, 1, null)
+            .Node("cast", "Cast", new[] { "ids" }, new[] { "y" }, OnnxAttribute.Int("to", ElementType.Float))
+            .Output("y").ToBytes();
+        var d = Assert.Single(Assert.Throws<ModelCompileException>(() => OnnxModelReader.Read(model, "m.onnx")).Diagnostics);
+        Assert.Equal("QG0008", d.Id);
+        Assert.Contains("'?' at axis 1", d.Message);
+        Assert.Contains("it has no name (dim_param), so only a re-export can fix its size", d.Message);
+        Assert.DoesNotContain("\"?=N\"", d.Message);
+    }
+
+    [Fact]
     public void A_rank_1_token_input_needs_the_option_for_its_only_dimension()
     {
         var model = new OnnxModelBuilder(opset: 13)
