@@ -181,6 +181,43 @@ public class TokenInputTests
         static string Short(Type t) => t.IsGenericType ? $"{t.Name.Substring(0, t.Name.IndexOf('`'))}<{t.GetGenericArguments()[0].Name}>" : t.Name;
     }
 
+    [Fact]
+    public void A_single_token_input_is_input_with_InputLength_in_both_widths()
+    {
+        var model = new OnnxModelBuilder(opset: 13, graphName: "ids_only")
+            .TypedInput("input_ids", ElementType.Int64, "batch", "seq_len")
+            .Initializer("emb", new long[] { Vocab, Hidden }, RandomFloats(Vocab * Hidden, seed: 31))
+            .Node("lookup", "Gather", new[] { "emb", "input_ids" }, new[] { "tokens" })
+            .Node("pool", "ReduceMean", new[] { "tokens" }, new[] { "pooled" }, OnnxAttribute.Ints("axes", 1), OnnxAttribute.Int("keepdims", 0))
+            .Output("pooled")
+            .ToBytes();
+        const string harness = """
+            namespace Tests;
+
+            public static class IdsHarness
+            {
+                public static void PredictLong(long[] ids, float[] y) => IdsNet.Predict(input: ids, output: y);
+                public static void PredictInt(int[] ids, float[] y) => IdsNet.Predict(input: ids, output: y);
+            }
+            """;
+        using var assembly = Compile(model, ", Precision = QuantGen.Precision.Float32, Dimensions = new[] { \"seq_len=5\" }", "IdsNet", harness);
+        Assert.Equal(5, assembly.Constant("Tests.IdsNet", "InputLength"));
+        Assert.Equal(Hidden, assembly.Constant("Tests.IdsNet", "OutputLength"));
+
+        var ids = new long[] { 3, 0, 49, -50, 7 };
+        var expected = (float[])new OnnxRuntimeReference(model).Run(new Array[] { ids }, new[] { new[] { 1, 5 } })[0];
+        var fromLong = new float[Hidden];
+        assembly.Method<Action<long[], float[]>>("Tests.IdsHarness", "PredictLong")(ids, fromLong);
+        var fromInt = new float[Hidden];
+        assembly.Method<Action<int[], float[]>>("Tests.IdsHarness", "PredictInt")(ids.Select(i => (int)i).ToArray(), fromInt);
+        TensorAssert.Close(expected, fromLong, 1e-5f);
+        Assert.Equal(fromLong, fromInt);
+
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => assembly.Method<Action<int[], float[]>>("Tests.IdsHarness", "PredictInt")(new[] { 1, 2, 3, 4, 50 }, fromInt));
+        Assert.Equal("input", e.ParamName); // the Predict parameter, not the ONNX name
+        Assert.Contains("index 50 at element 4 of 'input'", e.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(15, 16, 3, "input_ids", 16)]
     [InlineData(17, 16, 3, "input_ids", 16)]
