@@ -44,6 +44,14 @@ internal static class AttributeSource
 
                 /// <summary>Names of ONNX nodes to keep in float32 when compiling to INT8 (mixed precision).</summary>
                 public string[]? KeepFloat { get; set; }
+
+                /// <summary>
+                /// Build-time sizes of the model's named free input dimensions, as "name=size" entries with the ONNX
+                /// dim_param names the exporter wrote, e.g. <c>new[] { "sequence=128" }</c> for input_ids and
+                /// attention_mask of shape [batch, sequence]. Every input with that dimension gets the size. A free
+                /// leading batch dimension is 1 unless it is listed; any other free dimension must be listed (QG0008).
+                /// </summary>
+                public string[]? Dimensions { get; set; }
             }
         }
         """;

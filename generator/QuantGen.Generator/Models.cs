@@ -18,6 +18,7 @@ internal sealed record ModelRequest(
     int Precision,
     string? CalibrationPath,
     EquatableArray<string> KeepFloat,
+    EquatableArray<string> Dimensions,
     bool IsStaticPartial,
     LocationInfo? Location);
 

@@ -80,6 +80,7 @@ public sealed partial class OnnxModelGenerator
                 CalibrationJson = input.Calibration?.Text,
                 CalibrationPath = input.CalibrationPath,
                 KeepFloat = request.KeepFloat.ToArray(),
+                Dimensions = request.Dimensions.ToArray(),
                 ClassName = request.ClassName,
                 Namespace = request.Namespace,
                 ContainingTypes = request.ContainingTypes.ToArray(),
@@ -121,11 +122,11 @@ public sealed partial class OnnxModelGenerator
 
     /// <summary>
     /// The file a compiler diagnostic points at: none (so the [OnnxModel] attribute) for what is fixed there
-    /// (Precision, KeepFloat names), the calibration file for problems in it, else the model.
+    /// (Precision, KeepFloat names, Dimensions entries), the calibration file for problems in it, else the model.
     /// </summary>
     private static string? FileOf(string id, string modelFullPath, string? calibrationFullPath)
     {
-        if (id == DiagnosticCatalog.UnknownKeepFloatNode.Id)
+        if (id == DiagnosticCatalog.UnknownKeepFloatNode.Id || id == DiagnosticCatalog.InvalidDimensionEntry.Id || id == DiagnosticCatalog.UnknownDimension.Id)
             return null;
         if (calibrationFullPath != null && (id == DiagnosticCatalog.CalibrationForAnotherModel.Id || id == DiagnosticCatalog.UnreadableCalibration.Id || id == DiagnosticCatalog.MissingCalibrationStatistics.Id))
             return calibrationFullPath;

@@ -20,6 +20,7 @@ public sealed partial class OnnxModelGenerator
         int precision = 0;
         string? calibration = null;
         var keepFloat = new List<string>();
+        var dimensions = new List<string>();
         foreach (var named in attribute.NamedArguments)
         {
             if (named.Key == "Precision" && named.Value.Value is int value)
@@ -28,6 +29,8 @@ public sealed partial class OnnxModelGenerator
                 calibration = c;
             else if (named.Key == "KeepFloat" && named.Value.Kind == TypedConstantKind.Array)
                 keepFloat.AddRange(named.Value.Values.Select(v => v.Value as string).Where(v => !string.IsNullOrEmpty(v))!);
+            else if (named.Key == "Dimensions" && named.Value.Kind == TypedConstantKind.Array)
+                dimensions.AddRange(named.Value.Values.Select(v => v.Value as string ?? "")); // empty entries are reported (QG0027)
         }
 
         bool isStaticPartial = symbol.IsStatic && syntax.Modifiers.Any(m => m.IsKind(SyntaxKind.PartialKeyword));
@@ -53,6 +56,7 @@ public sealed partial class OnnxModelGenerator
             precision,
             calibration,
             new EquatableArray<string>(keepFloat),
+            new EquatableArray<string>(dimensions),
             isStaticPartial && symbol.TypeParameters.Length == 0,
             ToInfo(location));
     }

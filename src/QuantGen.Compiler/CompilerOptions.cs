@@ -38,6 +38,12 @@ public sealed record CompilerOptions
     /// <summary>Node names to keep in float when compiling to INT8.</summary>
     public IReadOnlyList<string> KeepFloat { get; init; } = System.Array.Empty<string>();
 
+    /// <summary>
+    /// Sizes of named free input dimensions as "name=size" entries (e.g. "sequence=128"): the [OnnxModel] option
+    /// Dimensions. Every input dimension whose dim_param is listed gets that size; see <see cref="Onnx.DimensionBindings"/>.
+    /// </summary>
+    public IReadOnlyList<string> Dimensions { get; init; } = System.Array.Empty<string>();
+
     /// <summary>Prefix of generated file names; unique per class.</summary>
     public string HintPrefix { get; init; } = "Model";
 

@@ -23,9 +23,10 @@ public sealed record CompileResult(IReadOnlyList<GeneratedFile> Files, IReadOnly
 public static class ModelCompiler
 {
     /// <summary>Imports and optimizes a model: the graph the emitter (and the reference executor) work from.</summary>
-    public static Graph Prepare(byte[] model, string modelPath, Func<string, byte[]?>? externalData = null)
+    /// <param name="dimensions">"name=size" entries for named free input dimensions (the Dimensions option); null for none.</param>
+    public static Graph Prepare(byte[] model, string modelPath, Func<string, byte[]?>? externalData = null, IReadOnlyList<string>? dimensions = null)
     {
-        var graph = OnnxModelReader.Read(model, modelPath, externalData);
+        var graph = OnnxModelReader.Read(model, modelPath, externalData, DimensionBindings.Parse(dimensions, modelPath));
         CheckSupportedOperators.Run(graph);
         ShapeInference.Run(graph);
         RemoveIdentities.Run(graph);
@@ -48,7 +49,7 @@ public static class ModelCompiler
         {
             CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
             var diagnostics = new List<ModelDiagnostic>();
-            var graph = Prepare(model, options.ModelPath, externalData);
+            var graph = Prepare(model, options.ModelPath, externalData, options.Dimensions);
             var header = new EmitHeader { Precision = "Float32", FloatWeightBytes = ModelEmitter.ConstantBytes(graph) };
             if (options.Precision == Precision.Int8)
             {

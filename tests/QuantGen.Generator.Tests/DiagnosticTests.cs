@@ -170,6 +170,54 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void QG0008_a_token_model_without_Dimensions_names_the_option_to_set()
+    {
+        var d = ModelDiagnostics(TokenInputTests.MeanPoolingClassifier(), "QG0008").Single();
+        AssertMessage(d, "'input_ids'", "'sequence'", "axis 1", "Dimensions = new[] { \"sequence=N\" }");
+    }
+
+    [Theory]
+    [InlineData("sequence", "not of the form name=size")]
+    [InlineData("sequence=16=2", "not of the form name=size")]
+    [InlineData("=16", "the dimension name is empty")]
+    [InlineData("sequence=", "the size '' is not a whole number")]
+    [InlineData("sequence=sixteen", "the size 'sixteen' is not a whole number")]
+    [InlineData("sequence=1.5", "the size '1.5' is not a whole number")]
+    [InlineData("sequence=0", "at least 1, not 0")]
+    [InlineData("sequence=-128", "at least 1, not -128")]
+    [InlineData("sequence=4294967296", "more than 2147483647")]
+    public void QG0027_invalid_Dimensions_entry_points_at_the_attribute(string entry, string reason)
+    {
+        var run = GeneratorHarness.RunModel(TokenInputTests.MeanPoolingClassifier(), attributeArguments: Float32 + $", Dimensions = new[] {{ \"{entry}\" }}", modelPath: ModelPath);
+        var d = AttributeDiagnostic(run, "QG0027");
+        AssertMessage(d, "\"" + entry + "\"", ModelPath, reason, "name=size");
+    }
+
+    [Fact]
+    public void QG0027_a_dimension_given_twice()
+    {
+        var run = GeneratorHarness.RunModel(TokenInputTests.MeanPoolingClassifier(), attributeArguments: Float32 + ", Dimensions = new[] { \"sequence=16\", \"sequence=32\" }", modelPath: ModelPath);
+        var d = AttributeDiagnostic(run, "QG0027");
+        AssertMessage(d, "\"sequence=32\"", "'sequence' is given more than once");
+    }
+
+    [Fact]
+    public void QG0028_unknown_dimension_name_lists_the_model_dimensions_and_suggests_the_closest()
+    {
+        var run = GeneratorHarness.RunModel(TokenInputTests.MeanPoolingClassifier(), attributeArguments: Float32 + ", Dimensions = new[] { \"sequense=16\" }", modelPath: ModelPath);
+        var d = AttributeDiagnostic(run, "QG0028");
+        AssertMessage(d, "'sequense'", ModelPath, "'batch', 'sequence'", "did you mean 'sequence'?");
+    }
+
+    [Fact]
+    public void QG0028_Dimensions_for_a_model_without_named_dimensions()
+    {
+        var run = GeneratorHarness.RunModel(Valid().ToBytes(), attributeArguments: Float32 + ", Dimensions = new[] { \"sequence=128\" }", modelPath: ModelPath);
+        var d = AttributeDiagnostic(run, "QG0028");
+        AssertMessage(d, "'sequence'", "named dimensions: none");
+    }
+
+    [Fact]
     public void QG0008_a_free_leading_dimension_is_the_batch_and_compiles()
     {
         var model = new OnnxModelBuilder()

@@ -71,13 +71,16 @@ public class DiagnosticsDocTests
             Line("Message:");
             Line();
             Line("```text");
-            Line(d.MessageFormat);
+            Line(Unescape(d.MessageFormat));
             Line("```");
             Line();
-            Line("How to fix: " + Text(d.Help));
+            Line("How to fix: " + Text(Unescape(d.Help)));
         }
         return md.ToString();
     }
+
+    /// <summary>A format string as users read it: "{{" and "}}" are the literal braces of C# code in a message.</summary>
+    private static string Unescape(string format) => format.Replace("{{", "{").Replace("}}", "}");
 
     /// <summary>Catalogue text as Markdown prose: angle brackets would be read as HTML tags and vanish.</summary>
     private static string Text(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");

@@ -198,6 +198,31 @@ public class IncrementalCachingTests
     }
 
     [Fact]
+    public void Changing_Dimensions_recompiles_the_model_and_equal_Dimensions_are_cached()
+    {
+        const string tokenSource = """
+            namespace Tests;
+
+            [QuantGen.OnnxModel("Models/tokens.onnx", Precision = QuantGen.Precision.Float32, Dimensions = new[] { "sequence=16" })]
+            public static partial class TokenNet;
+            """;
+        var tokens = ModelFiles.Transport(TokenInputTests.MeanPoolingClassifier(), "Models/tokens.onnx");
+        // The string[] argument reaches the pipeline as an equatable array: an equal compilation is served from cache.
+        GeneratorCaching.AssertSecondRunCached(new[] { tokenSource }, new[] { tokens }, AllSteps);
+
+        var compilation = GeneratorHarness.CreateCompilation(new[] { tokenSource });
+        var first = GeneratorHarness.Run(Array.Empty<string>(), new[] { tokens }, compilation: compilation);
+        Assert.Contains("public const int Input_idsLength = 16;", first.Sources["Tests.TokenNet.g.cs"], StringComparison.Ordinal);
+        var tree = compilation.SyntaxTrees.Single();
+        var edited = compilation.ReplaceSyntaxTree(tree, CSharpSyntaxTree.ParseText(tokenSource.Replace("sequence=16", "sequence=32", StringComparison.Ordinal), GeneratorHarness.ParseOptions, path: tree.FilePath));
+
+        var second = GeneratorHarness.Run(Array.Empty<string>(), Array.Empty<AdditionalText>(), first.Driver, edited);
+
+        Assert.Contains(IncrementalStepRunReason.Modified, GeneratorCaching.Reasons(second, Steps.Results));
+        Assert.Contains("public const int Input_idsLength = 32;", second.Sources["Tests.TokenNet.g.cs"], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_second_run_on_an_equal_compilation_is_served_from_cache()
     {
         var run = GeneratorCaching.AssertSecondRunCached(new[] { ModelSource, OtherSource }, new[] { Model }, AllSteps);

@@ -29,12 +29,15 @@ internal static class InspectCommand
         parameters, weight bytes, MACs per layer, workspace, and the nodes INT8 keeps in float.
 
         Usage:
-          quantgen inspect MODEL.onnx [--calibration PATH]
+          quantgen inspect MODEL.onnx [--calibration PATH] [--dim NAME=SIZE ...]
 
           MODEL.onnx          The model, the same file the build compiles.
           --calibration PATH  The calibration file for the INT8 figures (static quantization), as
                               the build would read it. Without it, INT8 is dynamic: activations
                               quantized on each call from their own range.
+          --dim NAME=SIZE     The size of a named free input dimension, as the attribute's
+                              Dimensions (e.g. --dim sequence=128 for token ids); repeat it
+                              for several.
 
         The report is plain text on stdout, the same on every machine (invariant culture). Shapes are
         those compiled: a free leading batch dimension becomes 1. Weight and workspace bytes come from
@@ -94,7 +97,7 @@ internal static class InspectCommand
         Graph file;
         try
         {
-            file = OnnxModelReader.Read(model, options.Model, externalData);
+            file = OnnxModelReader.Read(model, options.Model, externalData, DimensionBindings.Parse(options.Dimensions, options.Model));
         }
         catch (ModelCompileException e)
         {
@@ -111,7 +114,7 @@ internal static class InspectCommand
         IReadOnlyList<ModelDiagnostic> failure = Array.Empty<ModelDiagnostic>();
         try
         {
-            graph = ModelCompiler.Prepare(model, options.Model, externalData);
+            graph = ModelCompiler.Prepare(model, options.Model, externalData, options.Dimensions);
         }
         catch (ModelCompileException e)
         {
@@ -158,13 +161,14 @@ internal static class InspectCommand
         w.Line($"Parameters: {Parameters(graph):N0} (float weight elements the kernels read, after folding)");
 
         // Both builds, as the generator runs them.
-        var fp32 = CompileAs(model, externalData, new CompilerOptions { ModelPath = options.Model, Precision = Precision.Float32 });
+        var fp32 = CompileAs(model, externalData, new CompilerOptions { ModelPath = options.Model, Precision = Precision.Float32, Dimensions = options.Dimensions });
         var int8Options = new CompilerOptions
         {
             ModelPath = options.Model,
             Precision = Precision.Int8,
             CalibrationJson = calibrationJson,
             CalibrationPath = options.Calibration ?? "",
+            Dimensions = options.Dimensions,
         };
         var int8 = CompileAs(model, externalData, int8Options);
 
@@ -244,7 +248,7 @@ internal static class InspectCommand
     /// <summary>The nodes INT8 keeps in float and why: the quantization pass as <see cref="ModelCompiler.Compile"/> runs it.</summary>
     private static IReadOnlyList<(string Node, string OpType, string Reason)> FloatNodes(byte[] model, Func<string, byte[]?> externalData, CompilerOptions options)
     {
-        var graph = ModelCompiler.Prepare(model, options.ModelPath, externalData);
+        var graph = ModelCompiler.Prepare(model, options.ModelPath, externalData, options.Dimensions);
         var setup = QuantizationSetup.Resolve(graph, model, options, new List<ModelDiagnostic>());
         var report = ModelCompiler.Quantize(graph, options with { CalibrationRanges = setup.Ranges, KeepFloat = setup.KeepFloat.ToList() });
         return report.FloatNodes;

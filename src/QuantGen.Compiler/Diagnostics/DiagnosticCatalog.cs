@@ -70,8 +70,8 @@ public static class DiagnosticCatalog
 
     public static readonly DiagnosticDescriptorInfo FreeDimension = new(
         "QG0008", ModelDiagnosticSeverity.Error, "Free dimension in a model input",
-        "Input '{0}' has the free dimension '{1}' at axis {2}; QuantGen compiles for static shapes and only a leading batch dimension may be free (it becomes 1).",
-        "Export the model with a fixed size for this dimension (e.g. without dynamic_axes for it).");
+        "Input '{0}' has the free dimension '{1}' at axis {2}; QuantGen compiles for static shapes and only a leading batch dimension may stay free (it becomes 1){3}.",
+        "Fix named free dimensions at build time with the [OnnxModel] option Dimensions (\"name=size\" entries with the model's dim_param names, e.g. Dimensions = new[] {{ \"sequence=128\" }}), or export the model with fixed sizes (e.g. without dynamic_axes for them).");
 
     public static readonly DiagnosticDescriptorInfo ExternalDataRefused = new(
         "QG0009", ModelDiagnosticSeverity.Error, "External tensor data refused",
@@ -164,6 +164,16 @@ public static class DiagnosticCatalog
         "The class '{0}' carries [OnnxModel], but '{0}' is the name of a member QuantGen adds to it ({1}).",
         "Rename the class (a class cannot contain a member of its own name).");
 
+    public static readonly DiagnosticDescriptorInfo InvalidDimensionEntry = new(
+        "QG0027", ModelDiagnosticSeverity.Error, "Invalid Dimensions entry",
+        "Dimensions entry \"{0}\" on [OnnxModel] for '{1}': {2}.",
+        "Write each entry as \"name=size\" with the name of a free input dimension (its ONNX dim_param, e.g. \"sequence=128\") and a size from 1 to 2147483647, each name once.");
+
+    public static readonly DiagnosticDescriptorInfo UnknownDimension = new(
+        "QG0028", ModelDiagnosticSeverity.Error, "Unknown dimension in Dimensions",
+        "Dimensions names '{0}', which is not a named dimension of any input of '{1}' (its inputs' named dimensions: {2}{3}).",
+        "Use the dim_param names of the model's inputs exactly as the exporter wrote them (QG0008 names each free one), or remove the entry.");
+
     /// <summary>All descriptors, in id order (docs/diagnostics.md is generated from this).</summary>
     public static IReadOnlyList<DiagnosticDescriptorInfo> All { get; } = new[]
     {
@@ -172,6 +182,6 @@ public static class DiagnosticCatalog
         CorruptModelText, InvalidAttributeArgument, AmbiguousModel, GraphStructure, TensorTooLarge,
         CalibrationForAnotherModel, UnreadableCalibration, MissingCalibrationStatistics,
         NoCalibration, FloatNodes, UnknownKeepFloatNode, CalibrationNotFound, AmbiguousCalibration,
-        ReservedClassName,
+        ReservedClassName, InvalidDimensionEntry, UnknownDimension,
     };
 }

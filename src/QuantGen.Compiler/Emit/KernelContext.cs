@@ -15,14 +15,22 @@ public sealed class KernelContext : OpContext
     private readonly Graph _graph;
     private readonly SortedSet<int> _usedInputs = new();
 
-    public KernelContext(Node node, Graph graph, SourceWriter writer)
+    private readonly IReadOnlyDictionary<string, string>? _predictParameters;
+
+    /// <param name="predictParameters">Predict's parameter name of each graph input, by ONNX name (for messages that name what the caller passed).</param>
+    public KernelContext(Node node, Graph graph, SourceWriter writer, IReadOnlyDictionary<string, string>? predictParameters = null)
         : base(node, graph.Opset)
     {
         _graph = graph;
         W = writer;
+        _predictParameters = predictParameters;
     }
 
     public SourceWriter W { get; }
+
+    /// <summary>The Predict parameter input <paramref name="index"/> comes straight from, or null when it is computed inside the model.</summary>
+    public string? PredictParameter(int index) =>
+        HasInput(index) && _predictParameters != null && _predictParameters.TryGetValue(Node.Inputs[index], out var p) ? p : null;
 
     public Value InputValue(int index) => _graph[Node.Inputs[index]];
     public Value OutputValue(int index) => _graph[Node.Outputs[index]];

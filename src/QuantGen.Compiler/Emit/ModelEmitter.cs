@@ -165,7 +165,7 @@ public sealed class ModelEmitter
             for (int i = 2; !methodNames.Add(unique); i++) unique = method + "_" + i.ToString(CultureInfo.InvariantCulture);
 
             var body = new SourceWriter();
-            var ctx = new KernelContext(node, _graph, body);
+            var ctx = new KernelContext(node, _graph, body, _inputs.ToDictionary(i => i.OnnxName, i => i.Parameter.TrimStart('@')));
             body.Indent();
             op.EmitKernel(ctx);
             string text = body.ToString();
@@ -218,18 +218,28 @@ public sealed class ModelEmitter
             w.Line($"public const int {io.LengthConstant} = {io.Value.Length};");
             w.Line();
         }
-        w.Line("/// <summary>Bytes of scratch memory one call to Predict needs (see the overload that takes a workspace).</summary>");
-        w.Line($"public const int WorkspaceBytes = {plan.WorkspaceBytes};");
+        // int64 inputs (token ids, attention masks) also take int32 spans: those are widened into the workspace,
+        // past the arena the model's tensors use, so one workspace serves both overloads and nothing is allocated.
+        var widened = _inputs.Where(i => i.Value.Type == DataType.Int64).ToList();
+        var widenedOffsets = new Dictionary<TensorIo, int>();
+        int workspaceBytes = plan.WorkspaceBytes;
+        foreach (var io in widened)
+        {
+            widenedOffsets[io] = workspaceBytes;
+            workspaceBytes = checked(workspaceBytes + Align(io.Value.Length * sizeof(long)));
+        }
+        if (widened.Count == 0)
+            w.Line("/// <summary>Bytes of scratch memory one call to Predict needs (see the overload that takes a workspace).</summary>");
+        else
+            w.Line($"/// <summary>Bytes of scratch memory one call to Predict needs (see the overload that takes a workspace); the last {workspaceBytes - plan.WorkspaceBytes} hold int64 copies of int32 token inputs.</summary>");
+        w.Line($"public const int WorkspaceBytes = {workspaceBytes};");
         w.Line();
         w.Line("// Each thread gets its own workspace on its first call; Predict allocates nothing after that.");
         w.Line("[ThreadStatic]");
         w.Line("private static byte[] t_workspace;");
         w.Line();
 
-        string Params(bool withWorkspace) => string.Join(", ",
-            _inputs.Select(i => $"ReadOnlySpan<{i.Value.Type.CSharpName()}> {i.Parameter}")
-                .Concat(_outputs.Select(o => $"Span<{o.Value.Type.CSharpName()}> {o.Parameter}"))
-                .Concat(withWorkspace ? new[] { "Span<byte> workspace" } : Array.Empty<string>()));
+        string Params(bool withWorkspace) => Parameters(withWorkspace, i => i.Value.Type.CSharpName());
         string Args() => string.Join(", ", _inputs.Select(i => i.Parameter).Concat(_outputs.Select(o => o.Parameter)));
 
         w.Line("/// <summary>Runs the model. Thread-safe; allocates nothing after a thread's first call.</summary>");
@@ -272,6 +282,8 @@ public sealed class ModelEmitter
                 w.Line($"{Span(plan, value)}.CopyTo({_outputs[index].Parameter});");
             }
         }
+        if (widened.Count > 0)
+            WriteInt32Overloads(w, widened, widenedOffsets);
         if (plan.Storage.Values.Any(s => s.Kind == StorageKind.Arena))
         {
             w.Line();
@@ -281,6 +293,66 @@ public sealed class ModelEmitter
             w.Line("    => MemoryMarshal.Cast<byte, T>(workspace.Slice(byteOffset, length * Unsafe.SizeOf<T>()));");
         }
     }
+
+    /// <summary>
+    /// Predict overloads that take <c>ReadOnlySpan&lt;int&gt;</c> for every int64 input (token ids from most tokenizers
+    /// come as int): each is checked, widened into its own region of the workspace, and the int64 Predict runs on it.
+    /// </summary>
+    private void WriteInt32Overloads(SourceWriter w, List<TensorIo> widened, Dictionary<TensorIo, int> offsets)
+    {
+        var taken = new HashSet<string>(_inputs.Concat(_outputs).Select(io => io.Parameter.TrimStart('@'))) { "workspace" };
+        var locals = new Dictionary<TensorIo, string>();
+        foreach (var io in widened)
+        {
+            string local = io.Parameter.TrimStart('@') + "Int64";
+            while (!taken.Add(local)) local += "_";
+            locals[io] = local;
+        }
+        string index = "i";
+        while (!taken.Add(index)) index += "_"; // an ONNX input may be named "i"
+        string Params(bool withWorkspace) => Parameters(withWorkspace, i => locals.ContainsKey(i) ? "int" : i.Value.Type.CSharpName());
+        string Args(Func<TensorIo, string> input, bool withWorkspace) => string.Join(", ",
+            _inputs.Select(input).Concat(_outputs.Select(o => o.Parameter)).Concat(withWorkspace ? new[] { "workspace" } : Array.Empty<string>()));
+
+        w.Line();
+        w.Line("/// <summary>Runs the model on int32 token inputs (widened to the model's int64 without allocating). Thread-safe; allocates nothing after a thread's first call.</summary>");
+        foreach (var io in _inputs.Concat(_outputs))
+            w.Line($"/// <param name=\"{io.Parameter.TrimStart('@')}\">'{Xml(io.OnnxName)}': {io.LengthConstant} elements, shape {Shapes.Format(io.Value.Shape!)}, row-major.</param>");
+        w.Line("/// <exception cref=\"ArgumentException\">A span does not have the length given by its constant.</exception>");
+        w.Line($"public static void Predict({Params(false)})");
+        w.Line($"    => Predict({Args(i => i.Parameter, false)}, t_workspace ??= new byte[WorkspaceBytes]);");
+        w.Line();
+        w.Line("/// <summary>Runs the model on int32 token inputs in caller-provided scratch memory of at least <see cref=\"WorkspaceBytes\"/> bytes.</summary>");
+        using (w.Block($"public static void Predict({Params(true)})"))
+        {
+            // The int32 spans are checked here, under their own names, before anything is written.
+            foreach (var io in widened)
+            {
+                w.Line($"if ({io.Parameter}.Length != {io.LengthConstant})");
+                w.Line($"    throw new ArgumentException($\"Expected {{{io.LengthConstant}}} elements (shape {Shapes.Format(io.Value.Shape!)}), got {{{io.Parameter}.Length}}.\", nameof({io.Parameter}));");
+            }
+            w.Line("if (workspace.Length < WorkspaceBytes)");
+            w.Line("    throw new ArgumentException($\"Expected at least {WorkspaceBytes} bytes, got {workspace.Length}.\", nameof(workspace));");
+            foreach (var io in widened)
+            {
+                w.Line();
+                w.Line($"// '{CSharp.CommentText(io.OnnxName)}' as int64, in workspace bytes [{offsets[io]}, {offsets[io] + io.Value.Length * sizeof(long)}): past the model's arena, so Predict does not overwrite it.");
+                w.Line($"Span<long> {locals[io]} = MemoryMarshal.Cast<byte, long>(workspace.Slice({offsets[io]}, {io.LengthConstant} * sizeof(long)));");
+                w.Line($"for (int {index} = 0; {index} < {io.LengthConstant}; {index}++)");
+                w.Line($"    {locals[io]}[{index}] = {io.Parameter}[{index}];");
+            }
+            w.Line();
+            w.Line($"Predict({Args(i => locals.TryGetValue(i, out var l) ? l : i.Parameter, true)});");
+        }
+    }
+
+    /// <summary>Predict's parameter list: inputs (element type by <paramref name="inputType"/>), outputs, the optional workspace.</summary>
+    private string Parameters(bool withWorkspace, Func<TensorIo, string> inputType) => string.Join(", ",
+        _inputs.Select(i => $"ReadOnlySpan<{inputType(i)}> {i.Parameter}")
+            .Concat(_outputs.Select(o => $"Span<{o.Value.Type.CSharpName()}> {o.Parameter}"))
+            .Concat(withWorkspace ? new[] { "Span<byte> workspace" } : Array.Empty<string>()));
+
+    private static int Align(int bytes) => (bytes + ArenaPlanner.Alignment - 1) / ArenaPlanner.Alignment * ArenaPlanner.Alignment;
 
     /// <summary>The C# expression of a value's span in Predict.</summary>
     private string Span(MemoryPlan plan, string valueName)

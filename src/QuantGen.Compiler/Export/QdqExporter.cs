@@ -77,7 +77,7 @@ public static class QdqExporter
         {
             CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
             var diagnostics = new List<ModelDiagnostic>();
-            var graph = ModelCompiler.Prepare(model, options.ModelPath, externalData);
+            var graph = ModelCompiler.Prepare(model, options.ModelPath, externalData, options.Dimensions);
             if (graph.Opset < MinOpset)
                 throw new ModelCompileException(new ModelDiagnostic(DiagnosticCatalog.UnsupportedOpset.Id, ModelDiagnosticSeverity.Error,
                     $"'{options.ModelPath}' uses ai.onnx opset {graph.Opset}; the QDQ export writes per-channel DequantizeLinear, which needs opset {MinOpset} or later. Convert the model with onnx.version_converter first."));

@@ -15,7 +15,8 @@ public static class OnnxModelReader
     /// <param name="bytes">The .onnx file.</param>
     /// <param name="modelPath">The model's path, for messages.</param>
     /// <param name="externalData">Resolves external-data locations relative to the model's folder; null when the model has none.</param>
-    public static Graph Read(byte[] bytes, string modelPath, Func<string, byte[]?>? externalData = null)
+    /// <param name="dimensions">Sizes of named free input dimensions (the Dimensions option); null for none.</param>
+    public static Graph Read(byte[] bytes, string modelPath, Func<string, byte[]?>? externalData = null, DimensionBindings? dimensions = null)
     {
         ModelProto model;
         try
@@ -53,11 +54,16 @@ public static class OnnxModelReader
             graph.Values[init.Name] = new Value(init.Name, tensor.Type, tensor.Shape) { Constant = tensor };
         }
 
-        foreach (var input in proto.Input)
+        dimensions ??= DimensionBindings.None;
+        var realInputs = proto.Input.Where(i => !graph.Values.ContainsKey(i.Name)).ToList(); // IR < 4 lists initializers among the inputs too.
+        // Names first, so a misspelt name is reported as such rather than as the free dimension it failed to fix.
+        dimensions.CheckAgainst(new HashSet<string>(realInputs
+            .SelectMany(i => i.Type?.TensorType?.Shape?.Dim ?? Enumerable.Empty<TensorShapeProto.Types.Dimension>())
+            .Where(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimParam && d.DimParam.Length > 0)
+            .Select(d => d.DimParam), StringComparer.Ordinal), modelPath);
+        foreach (var input in realInputs)
         {
-            if (graph.Values.ContainsKey(input.Name))
-                continue; // IR < 4 lists initializers among the inputs too.
-            graph.Values[input.Name] = ReadInput(input, modelPath);
+            graph.Values[input.Name] = ReadInput(input, modelPath, dimensions);
             graph.Inputs.Add(input.Name);
         }
 
@@ -99,20 +105,25 @@ public static class OnnxModelReader
         return graph;
     }
 
-    private static Value ReadInput(ValueInfoProto input, string modelPath)
+    private static Value ReadInput(ValueInfoProto input, string modelPath, DimensionBindings dimensions)
     {
         var tensorType = input.Type?.TensorType
             ?? throw new ModelCompileException(DiagnosticCatalog.UnsupportedDataType.Create(input.Name, input.Type == null ? "no type" : "a non-tensor type"));
         var type = DataTypes.FromOnnx(tensorType.ElemType)
             ?? throw new ModelCompileException(DiagnosticCatalog.UnsupportedDataType.Create(input.Name, DataTypes.OnnxName(tensorType.ElemType)));
         if (tensorType.Shape == null)
-            throw new ModelCompileException(DiagnosticCatalog.FreeDimension.Create(input.Name, "(no shape at all)", 0));
+            throw new ModelCompileException(DiagnosticCatalog.FreeDimension.Create(input.Name, "(no shape at all)", 0, "; the file gives it no shape, so only a re-export can fix it"));
         var dims = tensorType.Shape.Dim;
         var shape = new int[dims.Count];
         for (int i = 0; i < dims.Count; i++)
         {
             var d = dims[i];
-            if (d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue && d.DimValue >= 0)
+            bool named = d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimParam && d.DimParam.Length > 0;
+            if (named && dimensions.TryGetSize(d.DimParam, out int bound))
+            {
+                shape[i] = bound; // fixed at build time by the Dimensions option
+            }
+            else if (d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue && d.DimValue >= 0)
             {
                 if (d.DimValue > int.MaxValue)
                     throw Malformed(modelPath, $"input '{input.Name}' has the dimension {d.DimValue}");
@@ -124,8 +135,10 @@ public static class OnnxModelReader
             }
             else
             {
-                string param = d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimParam ? d.DimParam : "?";
-                throw new ModelCompileException(DiagnosticCatalog.FreeDimension.Create(input.Name, param, i));
+                string fix = named
+                    ? $"; set its size with the [OnnxModel] option Dimensions = new[] {{ \"{d.DimParam}=N\" }}"
+                    : "; it has no name (dim_param), so only a re-export can fix its size";
+                throw new ModelCompileException(DiagnosticCatalog.FreeDimension.Create(input.Name, named ? d.DimParam : "?", i, fix));
             }
         }
         // Generated code indexes with int: an input past that would overflow every length computed from it.

@@ -108,14 +108,19 @@ public sealed class Gather : Operator
         }
 
         string indices = ctx.In(1);
-        w.Line($"// Copies {Slices(d)} at run-time indices along axis {d.Axis}; negative indices count from the end.");
+        // ONNX makes an index outside [-D, D-1] an error: it throws, naming the Predict parameter the ids came from
+        // (a token id past the vocabulary), the value and its position; it never reads past the table.
+        string source = ctx.PredictParameter(1) ?? ctx.Node.Inputs[1];
+        w.Line($"// Copies {Slices(d)} at run-time indices along axis {d.Axis}; negative indices count from the end, others out of range throw.");
         using (d.Count > 1 ? w.Block($"for (int j = 0; j < {d.Count}; j++)") : w.Block(""))
         {
             string j = d.Count > 1 ? "j" : "0";
             w.Line($"long k = {indices}[{j}];");
             w.Line($"if (k < 0) k += {d.D};");
             w.Line($"if ((ulong)k >= {d.D}UL)");
-            w.Line($"    throw new ArgumentOutOfRangeException(\"indices\", {CSharp.StringLiteral($"Gather '{ctx.Node.Name}': an index is outside [-{d.D}, {d.D - 1}].")});");
+            static string Braces(string text) => text.Replace("{", "{{").Replace("}", "}}");
+            string message = CSharp.StringLiteral($"Gather '{Braces(ctx.Node.Name)}': index {{0}} at element {{1}} of '{Braces(source)}' is outside [-{d.D}, {d.D - 1}] (axis {d.Axis} of its data has {d.D} entries).");
+            w.Line($"    throw new ArgumentOutOfRangeException({CSharp.StringLiteral(source)}, {indices}[{j}], string.Format(System.Globalization.CultureInfo.InvariantCulture, {message}, {indices}[{j}], {j}));");
             using (d.Outer > 1 ? w.Block($"for (int o = 0; o < {d.Outer}; o++)") : null)
                 Copy(w, x, y, DataAt("(int)k"), OutputAt(j), d.Inner);
         }

@@ -147,6 +147,36 @@ public sealed class InspectCommandTests : IDisposable
         Assert.DoesNotContain("MACs", result.Out, StringComparison.Ordinal);
     }
 
+    /// <summary>Token ids [batch, sequence] (named free dims, as exporters write them) through an embedding, mean-pooled.</summary>
+    private static byte[] TokenModel() => new OnnxModelBuilder(opset: 13)
+        .TypedInput("input_ids", OnnxModelBuilder.ElementType.Int64, "batch", "sequence")
+        .Initializer("emb", new long[] { 10, 4 }, OnnxModelBuilder.RandomFloats(40, seed: 1))
+        .Node("lookup", "Gather", new[] { "emb", "input_ids" }, new[] { "tokens" })
+        .Node("pool", "ReduceMean", new[] { "tokens" }, new[] { "y" }, OnnxAttribute.Ints("axes", 1), OnnxAttribute.Int("keepdims", 0))
+        .Output("y")
+        .ToBytes();
+
+    [Fact]
+    public void Dim_fixes_a_named_free_dimension_as_the_attributes_Dimensions_does()
+    {
+        string path = _folder.Write("tokens.onnx", TokenModel());
+        var result = CliResult.Run("inspect", path, "--dim", "sequence=16", "--dim=batch=2");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        string[] lines = Lines(result.Out);
+        Assert.Contains("  input_ids  int64    2x16", lines);
+        Assert.Contains("  y          float32  2x4", lines);
+
+        var without = CliResult.Run("inspect", path);
+        Assert.True(without.ExitCode == ExitCodes.ModelError, without.ToString());
+        Assert.Contains("QG0008", without.Error + without.Out, StringComparison.Ordinal);
+        Assert.Contains("Dimensions = new[] { \"sequence=N\" }", without.Error + without.Out, StringComparison.Ordinal);
+
+        var typo = CliResult.Run("inspect", path, "--dim", "seqence=16");
+        Assert.True(typo.ExitCode == ExitCodes.ModelError, typo.ToString());
+        Assert.Contains("QG0028", typo.Error + typo.Out, StringComparison.Ordinal);
+        Assert.Contains("did you mean 'sequence'?", typo.Error + typo.Out, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void MatMul_macs_use_the_inner_dimension()
     {

@@ -29,7 +29,31 @@ public class GatherTests
 
         var error = Assert.Throws<ArgumentOutOfRangeException>(() =>
             generated.Run(Floats(20, 1), Floats(24, 2), new long[] { 0, 5, 0, 0, 0, 0 }, new[] { 0, 0 }, new long[] { 0 }, ids));
-        Assert.Contains("rows_axis0", error.Message);
+        Assert.Contains("Gather 'rows_axis0': index 5 at element 1 of 'rows' is outside [-5, 4]", error.Message);
+        Assert.Equal("rows", error.ParamName); // the Predict parameter the indices came from
+        Assert.Equal(5L, error.ActualValue);
+
+        // Indices computed inside the model are named by their tensor.
+        error = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            generated.Run(Floats(20, 1), Floats(24, 2), new long[] { 0, 0, 0, 0, 0, 0 }, new[] { 0, 0 }, new long[] { -4 }, ids));
+        Assert.Contains("index -4 at element 0 of 'one' is outside [-3, 2]", error.Message);
+    }
+
+    [Fact]
+    public void Indices_computed_inside_the_model_name_their_tensor_when_out_of_range()
+    {
+        var model = new OnnxModelBuilder(opset: 13)
+            .Input("data", 4, 2).LongInput("ids", 3)
+            .Initializer("shift", new long[] { 1 }, new long[] { 2 })
+            .Node("shifted", "Add", new[] { "ids", "shift" }, new[] { "ids_plus_2" })
+            .Node("lookup", "Gather", new[] { "data", "ids_plus_2" }, new[] { "y" })
+            .Result("y")
+            .ToBytes();
+        using var generated = MatchesOnnxRuntime(model, Floats(8, 1), new long[] { -2, 0, 1 });
+
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => generated.Run(Floats(8, 1), new long[] { 0, 2, 1 }));
+        Assert.Equal("ids_plus_2", error.ParamName);
+        Assert.Contains("Gather 'lookup': index 4 at element 1 of 'ids_plus_2' is outside [-4, 3]", error.Message);
     }
 
     [Fact]
