@@ -100,7 +100,8 @@ public sealed class QuantizeGraph
             }
             string? reason = node.OpType switch
             {
-                "Conv" or "Gemm" or "MatMul" => TryWeighted(node),
+                "Conv" or "Gemm" => TryWeighted(node),
+                "MatMul" => TryMatMul(node),
                 "Add" => TryAdd(node),
                 "GlobalAveragePool" => TryGlobalAveragePool(node),
                 "AveragePool" => TryAveragePool(node),
@@ -278,6 +279,41 @@ public sealed class QuantizeGraph
         var hinted = Hinted(node, node.Inputs[1], weights.ChannelAxis, weights.HintObstacle);
         var attributes = node.OpType == "Conv" ? node.Attributes : new Dictionary<string, NodeAttribute>();
         Emit(node, ConstantWeights.QuantizedOp(node), pin, pout, clamp, weights.Weights, weights.Channels, weights.Shape, weights.Bias, attributes, hinted);
+        return null;
+    }
+
+    /// <summary>
+    /// MatMul with a constant B becomes QGemm (<see cref="TryWeighted"/>); a MatMul of two runtime tensors with calibrated
+    /// ranges (attention's Q x K^T and softmax(scores) x V) becomes QMatMul: both inputs quantized on their own grids, the
+    /// output requantized into its calibrated range.
+    /// </summary>
+    private string? TryMatMul(Node node)
+    {
+        if (_graph[node.Inputs[1]].IsConstant || _graph[node.Inputs[0]].IsConstant)
+            return TryWeighted(node);
+        var a = _graph[node.Inputs[0]];
+        var b = _graph[node.Inputs[1]];
+        if (a.Shape!.Length < 2 || b.Shape!.Length < 2)
+            return $"an input is a vector ({Shapes.Format(a.Shape)} x {Shapes.Format(b.Shape!)}; QMatMul needs matrices)";
+        int k = a.Shape[a.Shape.Length - 1];
+        if (k > QMatMul.MaxK) return $"K = {k} is so large the int32 sums could overflow (QMatMul takes K up to {QMatMul.MaxK})";
+        if (InputParams(node, 0, out var pa) is { } ra) return ra;
+        if (InputParams(node, 1, out var pb) is { } rb) return rb;
+        var py = ParamsOf(node.Outputs[0]);
+        if (py == null) return "no calibration statistics for its output";
+        var bounds = ClampBounds(node.Activation, py.Value);
+        if (bounds == null) return $"its fused {node.Activation!.Kind} is not a clamp";
+        var requant = QMatMul.Requantization(pa, pb, py.Value, out var reason);
+        if (requant == null) return reason;
+        var attrs = new Dictionary<string, NodeAttribute>
+        {
+            ["a_zero_point"] = Int("a_zero_point", pa.ZeroPoint), ["b_zero_point"] = Int("b_zero_point", pb.ZeroPoint),
+            ["y_zero_point"] = Int("y_zero_point", py.Value.ZeroPoint),
+            ["multiplier"] = Int("multiplier", requant.Value.Multiplier), ["shift"] = Int("shift", requant.Value.Shift),
+            ["y_min"] = Int("y_min", bounds.Value.Min), ["y_max"] = Int("y_max", bounds.Value.Max),
+        };
+        string xa = U8(a.Name), xb = U8(b.Name);
+        _nodes.Add(new Node(node.Name, "QMatMul", OperatorRegistry.QuantizedDomain, new[] { xa, xb }, new[] { QuantizedOutput(node.Outputs[0], py.Value) }, attrs));
         return null;
     }
 
