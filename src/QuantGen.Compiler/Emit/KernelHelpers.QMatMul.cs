@@ -19,7 +19,7 @@ public static partial class KernelHelpers
             /// blocks of 8 columns, and in each block, for every pair of rows k, k + 1, the 8 columns' 2 values side by side, zero
             /// padded; packB = false reuses the B packed by the previous call (a broadcast B). rows (int16, m * kp * 2) holds
             /// A - aZero, each row padded to an even length with 0. AVX2: vpmaddwd of a broadcast A pair with a packed B pair
-            /// row, 4 rows x 8 columns a tile. Vector128: the same layout widened to int32 lanes (pair halves summed at the end).
+            /// row (vpdpwssd with AVX-VNNI), 4 rows x 16 columns a tile. Vector128: the same layout widened to int32 lanes (pair halves summed at the end).
             /// Scalar otherwise. All paths compute the same int32 sums (addition modulo 2^32 does not depend on the order).
             /// </summary>
             private static void MatMulU8U8(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, Span<int> acc, int m, int k, int n, int aZero, int bZero, Span<short> packed, Span<short> rows, bool packB)
@@ -73,30 +73,56 @@ public static partial class KernelHelpers
                 }
                 if (Avx2.IsSupported)
                 {
+                    // Tiles of 4 rows x 16 columns (two packed-B loads, four broadcast A pairs, eight pair products), then
+                    // 4 x 8 for an odd last block, then single rows.
                     int i = 0;
                     for (; i + 4 <= m; i += 4)
-                        for (int blk = 0; blk < blocks; blk++)
+                    {
+                        ref short r0 = ref Unsafe.Add(ref rw, i * kp * 2);
+                        int blk = 0;
+                        for (; blk + 2 <= blocks; blk += 2)
                         {
-                            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+                            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default, t0 = default, t1 = default, t2 = default, t3 = default;
                             ref short bp = ref Unsafe.Add(ref pk, blk * kp * 16);
-                            ref short r0 = ref Unsafe.Add(ref rw, i * kp * 2);
+                            ref short bq = ref Unsafe.Add(ref pk, (blk + 1) * kp * 16);
                             for (int p = 0; p < kp; p++)
                             {
                                 var bv = Vector256.LoadUnsafe(ref bp, (nuint)(p * 16));
-                                var a0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref r0, 2 * p)))).AsInt16();
-                                var a1 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref r0, 2 * (kp + p))))).AsInt16();
-                                var a2 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref r0, 2 * (2 * kp + p))))).AsInt16();
-                                var a3 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref r0, 2 * (3 * kp + p))))).AsInt16();
-                                s0 = Avx2.Add(s0, Avx2.MultiplyAddAdjacent(bv, a0));
-                                s1 = Avx2.Add(s1, Avx2.MultiplyAddAdjacent(bv, a1));
-                                s2 = Avx2.Add(s2, Avx2.MultiplyAddAdjacent(bv, a2));
-                                s3 = Avx2.Add(s3, Avx2.MultiplyAddAdjacent(bv, a3));
+                                var bw = Vector256.LoadUnsafe(ref bq, (nuint)(p * 16));
+                                var a0 = PairU8U8(ref r0, 2 * p);
+                                var a1 = PairU8U8(ref r0, 2 * (kp + p));
+                                var a2 = PairU8U8(ref r0, 2 * (2 * kp + p));
+                                var a3 = PairU8U8(ref r0, 2 * (3 * kp + p));
+                                s0 = DotPairsU8U8(s0, bv, a0); t0 = DotPairsU8U8(t0, bw, a0);
+                                s1 = DotPairsU8U8(s1, bv, a1); t1 = DotPairsU8U8(t1, bw, a1);
+                                s2 = DotPairsU8U8(s2, bv, a2); t2 = DotPairsU8U8(t2, bw, a2);
+                                s3 = DotPairsU8U8(s3, bv, a3); t3 = DotPairsU8U8(t3, bw, a3);
                             }
-                            StoreColumnsU8U8(s0, acc, i * n + blk * 8, n - blk * 8);
-                            StoreColumnsU8U8(s1, acc, (i + 1) * n + blk * 8, n - blk * 8);
-                            StoreColumnsU8U8(s2, acc, (i + 2) * n + blk * 8, n - blk * 8);
-                            StoreColumnsU8U8(s3, acc, (i + 3) * n + blk * 8, n - blk * 8);
+                            int c0 = blk * 8, c1 = c0 + 8;
+                            StoreColumnsU8U8(s0, acc, i * n + c0, n - c0); StoreColumnsU8U8(t0, acc, i * n + c1, n - c1);
+                            StoreColumnsU8U8(s1, acc, (i + 1) * n + c0, n - c0); StoreColumnsU8U8(t1, acc, (i + 1) * n + c1, n - c1);
+                            StoreColumnsU8U8(s2, acc, (i + 2) * n + c0, n - c0); StoreColumnsU8U8(t2, acc, (i + 2) * n + c1, n - c1);
+                            StoreColumnsU8U8(s3, acc, (i + 3) * n + c0, n - c0); StoreColumnsU8U8(t3, acc, (i + 3) * n + c1, n - c1);
                         }
+                        for (; blk < blocks; blk++)
+                        {
+                            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+                            ref short bp = ref Unsafe.Add(ref pk, blk * kp * 16);
+                            for (int p = 0; p < kp; p++)
+                            {
+                                var bv = Vector256.LoadUnsafe(ref bp, (nuint)(p * 16));
+                                s0 = DotPairsU8U8(s0, bv, PairU8U8(ref r0, 2 * p));
+                                s1 = DotPairsU8U8(s1, bv, PairU8U8(ref r0, 2 * (kp + p)));
+                                s2 = DotPairsU8U8(s2, bv, PairU8U8(ref r0, 2 * (2 * kp + p)));
+                                s3 = DotPairsU8U8(s3, bv, PairU8U8(ref r0, 2 * (3 * kp + p)));
+                            }
+                            int c0 = blk * 8;
+                            StoreColumnsU8U8(s0, acc, i * n + c0, n - c0);
+                            StoreColumnsU8U8(s1, acc, (i + 1) * n + c0, n - c0);
+                            StoreColumnsU8U8(s2, acc, (i + 2) * n + c0, n - c0);
+                            StoreColumnsU8U8(s3, acc, (i + 3) * n + c0, n - c0);
+                        }
+                    }
                     for (; i < m; i++)
                         for (int blk = 0; blk < blocks; blk++)
                         {
@@ -104,10 +130,7 @@ public static partial class KernelHelpers
                             ref short bp = ref Unsafe.Add(ref pk, blk * kp * 16);
                             ref short r0 = ref Unsafe.Add(ref rw, i * kp * 2);
                             for (int p = 0; p < kp; p++)
-                            {
-                                var a0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref r0, 2 * p)))).AsInt16();
-                                s0 = Avx2.Add(s0, Avx2.MultiplyAddAdjacent(Vector256.LoadUnsafe(ref bp, (nuint)(p * 16)), a0));
-                            }
+                                s0 = DotPairsU8U8(s0, Vector256.LoadUnsafe(ref bp, (nuint)(p * 16)), PairU8U8(ref r0, 2 * p));
                             StoreColumnsU8U8(s0, acc, i * n + blk * 8, n - blk * 8);
                         }
                     return;
@@ -133,6 +156,19 @@ public static partial class KernelHelpers
                             acc[at + c] = lanes[2 * c] + lanes[2 * c + 1];
                     }
             }
+
+            /// <summary>
+            /// acc + the pair sums b[2l] a[0] + b[2l + 1] a[1] per int32 lane: AVX-VNNI's vpdpwssd (wrapping, no saturation), else
+            /// vpmaddwd + vpaddd. Equal results: each pair sum fits (2 x 255^2 &lt; 2^31) and the add wraps in both.
+            /// </summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private static Vector256<int> DotPairsU8U8(Vector256<int> acc, Vector256<short> b, Vector256<short> a) =>
+                AvxVnni.IsSupported ? AvxVnni.MultiplyWideningAndAdd(acc, b, a) : Avx2.Add(acc, Avx2.MultiplyAddAdjacent(b, a));
+
+            /// <summary>The int16 pair at row[at], row[at + 1] broadcast to every 32-bit lane.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private static Vector256<short> PairU8U8(ref short row, int at) =>
+                Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref row, at)))).AsInt16();
 
             /// <summary>The first min(8, count) lanes of <paramref name="s"/> into acc[at...].</summary>
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
