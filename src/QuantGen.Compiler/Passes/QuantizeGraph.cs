@@ -340,6 +340,11 @@ public sealed class QuantizeGraph
         if (InputParams(node, 1, out var pb) is { } rb) return rb;
         var py = ParamsOf(node.Outputs[0]);
         if (py == null) return "no calibration statistics for its output";
+        // An input whose whole uint8 range (255 steps) fits in one output step would vanish in the sum: typically an
+        // additive attention mask (-10000) next to scores of a few units. Float keeps it; QAdd could only round it away.
+        double smaller = Math.Min(pa.Scale, pb.Scale);
+        if (py.Value.Scale >= 255.0 * smaller)
+            return $"its output step {py.Value.Scale:G3} is wider than the whole range of an input (step {smaller:G3}): an additive mask?";
         var bounds = ClampBounds(node.Activation, py.Value);
         if (bounds == null) return $"its fused {node.Activation!.Kind} is not a clamp";
         var prm = QAdd.Compute(pa, pb, py.Value, bounds.Value.Min, bounds.Value.Max, out var reason);

@@ -132,3 +132,30 @@ public class AttentionQuantizationTests
         Assert.Contains(graph.Nodes, n => n.Name == "scores" && n.OpType == "QMatMul");
     }
 }
+
+/// <summary>An additive mask that arrives as a runtime tensor of the scores' own shape (not a constant, no broadcasting).</summary>
+public class RuntimeMaskQuantizationTests
+{
+    [Fact]
+    public void An_Add_of_a_runtime_mask_stays_float_so_the_scores_keep_their_own_grid()
+    {
+        var model = new OnnxModelBuilder(opset: 17)
+            .Input("s", 1, 8, 8).Input("mask", 1, 8, 8)
+            .Node("masked", "Add", new[] { "s", "mask" }, new[] { "m" })
+            .Node("probs", "Softmax", new[] { "m" }, new[] { "p" }, OnnxAttribute.Int("axis", -1))
+            .Output("p", 1, 8, 8)
+            .ToBytes();
+        var ranges = new Dictionary<string, (float, float)> { ["s"] = (-6f, 6f), ["mask"] = (-10000f, 0f), ["m"] = (-10006f, 6f), ["p"] = (0f, 1f) };
+        var graph = ModelCompiler.Prepare(model, "model.onnx");
+        var report = ModelCompiler.Quantize(graph, GeneratedModel.Options(Precision.Int8, ranges));
+        var kept = Assert.Single(report.FloatNodes, f => f.Node == "masked");
+        Assert.Contains("an additive mask?", kept.Reason);
+        Assert.DoesNotContain(graph.Nodes, n => n.OpType == "QAdd");
+
+        // Two inputs of comparable ranges (a residual) still add in INT8.
+        ranges = new Dictionary<string, (float, float)> { ["s"] = (-6f, 6f), ["mask"] = (-1f, 0.5f), ["m"] = (-7f, 6.5f), ["p"] = (0f, 1f) };
+        graph = ModelCompiler.Prepare(model, "model.onnx");
+        ModelCompiler.Quantize(graph, GeneratedModel.Options(Precision.Int8, ranges));
+        Assert.Contains(graph.Nodes, n => n.OpType == "QAdd" && n.Name == "masked");
+    }
+}
