@@ -15,7 +15,7 @@ namespace QuantGen.Compiler.Passes;
 /// Add of two same-shape tensors becomes QAdd, GlobalAveragePool and AveragePool become QGlobalAveragePool and
 /// QAveragePool, Concat becomes QConcat (inputs requantized into the output's parameters where they differ), and a
 /// standalone activation (Relu, Clip, LeakyRelu, HardSigmoid, HardSwish, Sigmoid, Tanh) a 256-entry QLookup table.
-/// MaxPool and view ops follow their input into uint8 (they commute with quantization). Every other node stays float;
+/// MaxPool, Transpose (attention's K^T) and view ops follow their input into uint8 (they commute with quantization). Every other node stays float;
 /// Quantize/Dequantize nodes are placed wherever a tensor crosses between the two, and the graph's inputs and outputs
 /// stay float so the generated API does not change.
 /// <para>
@@ -106,14 +106,14 @@ public sealed class QuantizeGraph
                 "GlobalAveragePool" => TryGlobalAveragePool(node),
                 "AveragePool" => TryAveragePool(node),
                 "Concat" => TryConcat(node),
-                "MaxPool" => TryFollowInput(node),
+                "MaxPool" or "Transpose" => TryFollowInput(node),
                 _ when op.IsView => TryFollowInput(node),
                 _ when op is ActivationOperator activation => TryActivation(node, activation),
                 _ => "no INT8 kernel for " + node.OpType,
             };
             if (reason != null)
                 KeepFloat(node, reason);
-            else if (!op.IsView && node.OpType != "MaxPool")
+            else if (!op.IsView && node.OpType is not ("MaxPool" or "Transpose"))
                 _report.QuantizedNodes.Add(node.Name);
         }
 

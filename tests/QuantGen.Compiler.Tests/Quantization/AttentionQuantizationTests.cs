@@ -101,6 +101,9 @@ public class AttentionQuantizationTests
         Assert.Contains(report.FloatNodes, f => f.Node == "masked" && f.OpType == "Add");
         Assert.Contains(report.FloatNodes, f => f.Node == "probs" && f.OpType == "Softmax");
         Assert.DoesNotContain(report.FloatNodes, f => f.OpType == "MatMul");
+        // K^T is transposed on uint8: no Dequantize/Quantize round trip between the K projection and Q x K^T.
+        Assert.Equal(DataType.UInt8, graph[graph.Nodes.Single(n => n.Name == "k_t").Outputs[0]].Type);
+        Assert.DoesNotContain(report.FloatNodes, f => f.OpType == "Transpose");
         var listing = diagnostics.Single(d => d.Id == "QG0022").Message;
         Assert.Contains("probs (Softmax", listing);
         Assert.Contains("masked (Add", listing);
