@@ -12,7 +12,8 @@ namespace QuantGen.Compiler.Passes;
 /// Static INT8 quantization. Each Conv, Gemm and MatMul with constant weights whose input and output have calibrated
 /// ranges becomes an integer kernel (QConv, QGemm): per-channel symmetric int8 weights, uint8 activations, int32 bias
 /// with the input zero point folded in, fixed-point requantization, and a fused Relu or Clip as clamp bounds.
-/// Add of two same-shape tensors becomes QAdd, GlobalAveragePool and AveragePool become QGlobalAveragePool and
+/// A MatMul of two runtime tensors (attention's Q x K^T, softmax x V) becomes QMatMul, each input on its own grid.
+/// Add of two same-shape tensors becomes QAdd (unless one input would vanish in the output's step: an additive mask), GlobalAveragePool and AveragePool become QGlobalAveragePool and
 /// QAveragePool, Concat becomes QConcat (inputs requantized into the output's parameters where they differ), and a
 /// standalone activation (Relu, Clip, LeakyRelu, HardSigmoid, HardSwish, Sigmoid, Tanh) a 256-entry QLookup table.
 /// MaxPool, Transpose (attention's K^T) and view ops follow their input into uint8 (they commute with quantization). Every other node stays float;
