@@ -64,6 +64,7 @@ public static partial class KernelHelpers
     static KernelHelpers()
     {
         AddInt8Helpers(Sources, Dependencies);
+        AddQMatMulHelpers(Sources, Dependencies);
         AddFloatHelpers(Sources);
         AddMathHelpers(Sources, Dependencies);
     }

@@ -55,6 +55,8 @@ public sealed class QdqExport
 /// initializer behind a per-channel DequantizeLinear (axis 0), the bias an int32 initializer at scale s_x * s_w[c]
 /// behind a DequantizeLinear: what ORT's quantizer writes and what its QDQ Conv/Gemm fusion requires, and the exact
 /// int32 values QuantGen adds (before it folds the input zero point in).</item>
+/// <item>QMatMul (activation x activation) becomes DequantizeLinear on both inputs → MatMul → [activation] →
+/// QuantizeLinear(y), each on its own grid (what ORT fuses into QLinearMatMul).</item>
 /// <item>QAdd, QConcat, the integer pools and QLookup become DequantizeLinear → the float op → QuantizeLinear on the same
 /// grids; MaxPool and views on uint8 become DequantizeLinear → op → QuantizeLinear with the input's parameters.</item>
 /// <item>Nodes QuantGen keeps float stay float; fused activations are written back as their own nodes.</item>
@@ -178,6 +180,7 @@ public static class QdqExporter
                     case "Quantize": Quantize(Input(node, 0), node.Outputs[0]); return;
                     case "Dequantize": _b.Node("DequantizeLinear", node.Name, new[] { Name(node.Inputs[0]), Scale(node.Inputs[0]), ZeroPoint(node.Inputs[0]) }, new[] { Name(node.Outputs[0]) }); return;
                     case "QConv" or "QGemm": Weighted(node); return;
+                    case "QMatMul": Around(node, "MatMul", node.Inputs.Select(i => Dequantized(i, node.Name)).ToArray(), Fused(node), null); return;
                     case "QAdd": Around(node, "Add", node.Inputs.Select(i => Dequantized(i, node.Name)).ToArray(), Fused(node), null); return;
                     case "QConcat": Around(node, "Concat", node.Inputs.Select(i => Dequantized(i, node.Name)).ToArray(), null, new[] { node.Attributes["axis"] }); return;
                     case "QGlobalAveragePool": Around(node, "GlobalAveragePool", new[] { Dequantized(node.Inputs[0], node.Name) }, Fused(node), null); return;

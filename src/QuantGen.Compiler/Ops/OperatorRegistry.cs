@@ -32,7 +32,7 @@ public static class OperatorRegistry
     private static readonly Dictionary<string, Operator> Quantized = new Operator[]
     {
         new Quantized.QuantizeU8(), new Quantized.DequantizeU8(), new Quantized.QuantizeDynamic(),
-        new Quantized.QConv(), new Quantized.QGemm(),
+        new Quantized.QConv(), new Quantized.QGemm(), new Quantized.QMatMul(),
         new Quantized.QAdd(), new Quantized.QGlobalAveragePool(), new Quantized.QAveragePool(), new Quantized.QConcat(), new Quantized.QLookup(),
     }.ToDictionary(op => op.OpType);
 

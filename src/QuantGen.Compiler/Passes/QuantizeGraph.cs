@@ -12,10 +12,11 @@ namespace QuantGen.Compiler.Passes;
 /// Static INT8 quantization. Each Conv, Gemm and MatMul with constant weights whose input and output have calibrated
 /// ranges becomes an integer kernel (QConv, QGemm): per-channel symmetric int8 weights, uint8 activations, int32 bias
 /// with the input zero point folded in, fixed-point requantization, and a fused Relu or Clip as clamp bounds.
-/// Add of two same-shape tensors becomes QAdd, GlobalAveragePool and AveragePool become QGlobalAveragePool and
+/// A MatMul of two runtime tensors (attention's Q x K^T, softmax x V) becomes QMatMul, each input on its own grid.
+/// Add of two same-shape tensors becomes QAdd (unless one input would vanish in the output's step: an additive mask), GlobalAveragePool and AveragePool become QGlobalAveragePool and
 /// QAveragePool, Concat becomes QConcat (inputs requantized into the output's parameters where they differ), and a
 /// standalone activation (Relu, Clip, LeakyRelu, HardSigmoid, HardSwish, Sigmoid, Tanh) a 256-entry QLookup table.
-/// MaxPool and view ops follow their input into uint8 (they commute with quantization). Every other node stays float;
+/// MaxPool, Transpose (attention's K^T) and view ops follow their input into uint8 (they commute with quantization). Every other node stays float;
 /// Quantize/Dequantize nodes are placed wherever a tensor crosses between the two, and the graph's inputs and outputs
 /// stay float so the generated API does not change.
 /// <para>
@@ -100,19 +101,20 @@ public sealed class QuantizeGraph
             }
             string? reason = node.OpType switch
             {
-                "Conv" or "Gemm" or "MatMul" => TryWeighted(node),
+                "Conv" or "Gemm" => TryWeighted(node),
+                "MatMul" => TryMatMul(node),
                 "Add" => TryAdd(node),
                 "GlobalAveragePool" => TryGlobalAveragePool(node),
                 "AveragePool" => TryAveragePool(node),
                 "Concat" => TryConcat(node),
-                "MaxPool" => TryFollowInput(node),
+                "MaxPool" or "Transpose" => TryFollowInput(node),
                 _ when op.IsView => TryFollowInput(node),
                 _ when op is ActivationOperator activation => TryActivation(node, activation),
                 _ => "no INT8 kernel for " + node.OpType,
             };
             if (reason != null)
                 KeepFloat(node, reason);
-            else if (!op.IsView && node.OpType != "MaxPool")
+            else if (!op.IsView && node.OpType is not ("MaxPool" or "Transpose"))
                 _report.QuantizedNodes.Add(node.Name);
         }
 
@@ -281,6 +283,41 @@ public sealed class QuantizeGraph
         return null;
     }
 
+    /// <summary>
+    /// MatMul with a constant B becomes QGemm (<see cref="TryWeighted"/>); a MatMul of two runtime tensors with calibrated
+    /// ranges (attention's Q x K^T and softmax(scores) x V) becomes QMatMul: both inputs quantized on their own grids, the
+    /// output requantized into its calibrated range.
+    /// </summary>
+    private string? TryMatMul(Node node)
+    {
+        if (_graph[node.Inputs[1]].IsConstant || _graph[node.Inputs[0]].IsConstant)
+            return TryWeighted(node);
+        var a = _graph[node.Inputs[0]];
+        var b = _graph[node.Inputs[1]];
+        if (a.Shape!.Length < 2 || b.Shape!.Length < 2)
+            return $"an input is a vector ({Shapes.Format(a.Shape)} x {Shapes.Format(b.Shape!)}; QMatMul needs matrices)";
+        int k = a.Shape[a.Shape.Length - 1];
+        if (k > QMatMul.MaxK) return $"K = {k} is so large the int32 sums could overflow (QMatMul takes K up to {QMatMul.MaxK})";
+        if (InputParams(node, 0, out var pa) is { } ra) return ra;
+        if (InputParams(node, 1, out var pb) is { } rb) return rb;
+        var py = ParamsOf(node.Outputs[0]);
+        if (py == null) return "no calibration statistics for its output";
+        var bounds = ClampBounds(node.Activation, py.Value);
+        if (bounds == null) return $"its fused {node.Activation!.Kind} is not a clamp";
+        var requant = QMatMul.Requantization(pa, pb, py.Value, out var reason);
+        if (requant == null) return reason;
+        var attrs = new Dictionary<string, NodeAttribute>
+        {
+            ["a_zero_point"] = Int("a_zero_point", pa.ZeroPoint), ["b_zero_point"] = Int("b_zero_point", pb.ZeroPoint),
+            ["y_zero_point"] = Int("y_zero_point", py.Value.ZeroPoint),
+            ["multiplier"] = Int("multiplier", requant.Value.Multiplier), ["shift"] = Int("shift", requant.Value.Shift),
+            ["y_min"] = Int("y_min", bounds.Value.Min), ["y_max"] = Int("y_max", bounds.Value.Max),
+        };
+        string xa = U8(a.Name), xb = U8(b.Name);
+        _nodes.Add(new Node(node.Name, "QMatMul", OperatorRegistry.QuantizedDomain, new[] { xa, xb }, new[] { QuantizedOutput(node.Outputs[0], py.Value) }, attrs));
+        return null;
+    }
+
     /// <summary>The uint8 parameters of a runtime float input of <paramref name="node"/>, or the reason it has none.</summary>
     private string? InputParams(Node node, int index, out QuantParams p)
     {
@@ -304,6 +341,11 @@ public sealed class QuantizeGraph
         if (InputParams(node, 1, out var pb) is { } rb) return rb;
         var py = ParamsOf(node.Outputs[0]);
         if (py == null) return "no calibration statistics for its output";
+        // An input whose whole uint8 range (255 steps) fits in one output step would vanish in the sum: typically an
+        // additive attention mask (-10000) next to scores of a few units. Float keeps it; QAdd could only round it away.
+        double smaller = Math.Min(pa.Scale, pb.Scale);
+        if (py.Value.Scale >= 255.0 * smaller)
+            return $"its output step {py.Value.Scale:G3} is wider than the whole range of an input (step {smaller:G3}): an additive mask?";
         var bounds = ClampBounds(node.Activation, py.Value);
         if (bounds == null) return $"its fused {node.Activation!.Kind} is not a clamp";
         var prm = QAdd.Compute(pa, pb, py.Value, bounds.Value.Min, bounds.Value.Max, out var reason);

@@ -94,4 +94,71 @@ public sealed class ExportedOperatorTests : IDisposable
         // Both run the same grids; ORT requantizes in float and QuantGen in fixed point (measured here: no difference at all).
         Assert.True(worst <= outputScale + 1e-6f, $"ORT and QuantGen differ by {worst}, more than one output step ({outputScale})");
     }
+
+    private const int S = 8, H = 16;
+
+    /// <summary>One attention head: Q x K^T and softmax x V are activation x activation MatMuls (QMatMul in QuantGen).</summary>
+    private static byte[] Attention() => new OnnxModelBuilder(17).Input("x", 1, S, H)
+        .Initializer("wq", new long[] { H, H }, OnnxModelBuilder.RandomFloats(H * H, 1, 0.4f))
+        .Initializer("wk", new long[] { H, H }, OnnxModelBuilder.RandomFloats(H * H, 2, 0.4f))
+        .Initializer("wv", new long[] { H, H }, OnnxModelBuilder.RandomFloats(H * H, 3, 0.4f))
+        .Initializer("scale", Array.Empty<long>(), new[] { 0.25f })
+        .Node("q_proj", "MatMul", new[] { "x", "wq" }, new[] { "q" })
+        .Node("k_proj", "MatMul", new[] { "x", "wk" }, new[] { "k" })
+        .Node("v_proj", "MatMul", new[] { "x", "wv" }, new[] { "v" })
+        .Node("k_t", "Transpose", new[] { "k" }, new[] { "kt" }, OnnxAttribute.Ints("perm", 0, 2, 1))
+        .Node("scores", "MatMul", new[] { "q", "kt" }, new[] { "s" })
+        .Node("scaled", "Mul", new[] { "s", "scale" }, new[] { "s_scaled" })
+        .Node("probs", "Softmax", new[] { "s_scaled" }, new[] { "p" }, OnnxAttribute.Int("axis", -1))
+        .Node("context", "MatMul", new[] { "p", "v" }, new[] { "y" })
+        .Output("y", 1, S, H)
+        .ToBytes();
+
+    private static float[] AttentionInput(int seed) => OnnxModelBuilder.RandomFloats(S * H, seed, 1.5f);
+
+    [Fact]
+    public void Activation_matmuls_export_as_dequantize_matmul_quantize_and_run_in_onnx_runtime()
+    {
+        byte[] model = Attention();
+        string modelPath = _folder.Write("attention.onnx", model);
+        var calibrator = new Calibrator(ModelCompiler.Prepare(model, modelPath));
+        for (int i = 0; i < 64; i++) calibrator.Observe(AttentionInput(100 + i));
+        string calibration = Path.ChangeExtension(modelPath, ".calib.json");
+        File.WriteAllText(calibration, calibrator.Finish(ModelHash.Sha256Hex(model), "attention.onnx").Write());
+
+        var result = CliResult.Run("export", modelPath);
+        Assert.True(result.ExitCode == 0, result.ToString());
+
+        var options = new CompilerOptions { ModelPath = modelPath, CalibrationJson = File.ReadAllText(calibration), CalibrationPath = calibration };
+        var graph = ModelCompiler.Prepare(model, modelPath);
+        var setup = QuantizationSetup.Resolve(graph, model, options, new List<Compiler.Diagnostics.ModelDiagnostic>());
+        var report = ModelCompiler.Quantize(graph, options with { CalibrationRanges = setup.Ranges });
+        Assert.Equal(2, graph.Nodes.Count(n => n.OpType == "QMatMul"));
+
+        // Each QMatMul is a MatMul whose two inputs come from DequantizeLinear and whose output goes to QuantizeLinear.
+        var exported = ModelProto.Parser.ParseFrom(File.ReadAllBytes(_folder.File("attention.int8.onnx")));
+        foreach (var name in new[] { "scores", "context" })
+        {
+            var node = exported.Graph.Node.Single(n => n.Name == name);
+            Assert.Equal("MatMul", node.OpType);
+            foreach (var input in node.Input)
+                Assert.Equal("DequantizeLinear", exported.Graph.Node.Single(n => n.Output.Contains(input)).OpType);
+            Assert.Contains(exported.Graph.Node, n => n.OpType == "QuantizeLinear" && n.Input[0] == node.Output[0]);
+        }
+
+        float outputScale = report.Uint8Params[graph.Nodes.Single(n => n.OpType == "Dequantize" && n.Outputs[0] == "y").Inputs[0]].Scale;
+        using var session = new InferenceSession(_folder.File("attention.int8.onnx"), new SessionOptions { IntraOpNumThreads = 1 });
+        float worst = 0;
+        for (int i = 0; i < 32; i++)
+        {
+            float[] x = AttentionInput(1000 + i);
+            using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor("x", new DenseTensor<float>(x, new[] { 1, S, H })) });
+            float[] ort = results.Single().AsTensor<float>().ToArray();
+            float[] ours = ExportedModels.RunReference(graph, x);
+            worst = Math.Max(worst, ort.Zip(ours, (a, b) => Math.Abs(a - b)).Max());
+        }
+        _output.WriteLine($"attention: max |ORT - QuantGen| over 32 inputs: {worst} ({worst / outputScale:F2} output steps of {outputScale})");
+        // Same grids; ORT requantizes in float, QuantGen in fixed point (measured here: no difference at all).
+        Assert.True(worst <= outputScale + 1e-6f, $"ORT and QuantGen differ by {worst}, more than one output step ({outputScale})");
+    }
 }

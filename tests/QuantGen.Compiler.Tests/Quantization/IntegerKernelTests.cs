@@ -187,6 +187,69 @@ public class IntegerKernelTests
         CheckAll(b, U8Data);
     }
 
+    private static void AddQMatMul(GraphBuilder b, Random random, int[] a, int[] c, int? aZero = null, int? bZero = null,
+        double minMultiplier = 1e-5, double maxMultiplier = 5e-3, int min = 0, int max = 255)
+    {
+        string name = "matmul" + b.Graph.Nodes.Count;
+        var (m, s) = RandomMultiplier(random, minMultiplier, maxMultiplier);
+        string xa = b.Input(name + "_a", DataType.UInt8, a), xb = b.Input(name + "_b", DataType.UInt8, c);
+        b.Node("QMatMul", Q, new[] { xa, xb }, Attrs(
+            Int("a_zero_point", aZero ?? random.Next(256)), Int("b_zero_point", bZero ?? random.Next(256)), Int("y_zero_point", random.Next(256)),
+            Int("multiplier", m), Int("shift", s), Int("y_min", min), Int("y_max", max)));
+    }
+
+    [Fact]
+    public void QMatMul_generated_kernel_matches_its_reference()
+    {
+        var random = new Random(46);
+        var b = new GraphBuilder();
+        AddQMatMul(b, random, new[] { 1, 1 }, new[] { 1, 1 });
+        // K not a multiple of 2, 4, 8 or 16; M not a multiple of the 4-row tile; N not a multiple of the 8-column block.
+        foreach (int k in new[] { 1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100 })
+            AddQMatMul(b, random, new[] { 1 + k % 7, k }, new[] { k, 1 + k % 13 });
+        AddQMatMul(b, random, new[] { 2, 3, 16, 8 }, new[] { 2, 3, 8, 16 });          // [B,H,S,D] x [B,H,D,S]: Q x K^T
+        AddQMatMul(b, random, new[] { 2, 3, 16, 16 }, new[] { 2, 3, 16, 8 });         // [B,H,S,S] x [B,H,S,D]: scores x V
+        AddQMatMul(b, random, new[] { 2, 3, 5, 9 }, new[] { 1, 3, 9, 11 });           // B broadcast over the batch
+        AddQMatMul(b, random, new[] { 1, 3, 5, 9 }, new[] { 4, 1, 9, 11 });           // both broadcast
+        AddQMatMul(b, random, new[] { 3, 6, 7 }, new[] { 7, 10 });                    // rank 3 x rank 2
+        AddQMatMul(b, random, new[] { 7, 3 }, new[] { 2, 2, 3, 9 });                  // rank 2 x rank 4
+        AddQMatMul(b, random, new[] { 5, 40 }, new[] { 40, 19 }, aZero: 0, bZero: 0);
+        AddQMatMul(b, random, new[] { 5, 40 }, new[] { 40, 19 }, aZero: 255, bZero: 255);
+        AddQMatMul(b, random, new[] { 6, 23 }, new[] { 23, 17 }, aZero: 0, bZero: 255);
+        AddQMatMul(b, random, new[] { 9, 64 }, new[] { 64, 24 }, minMultiplier: 0.05, maxMultiplier: 0.5);      // saturates both ways
+        AddQMatMul(b, random, new[] { 8, 33 }, new[] { 33, 8 }, min: 60, max: 200);                              // clamp bounds
+        AddQMatMul(b, random, new[] { 4, 4 }, new[] { 4, 4 }, minMultiplier: 3e-10, maxMultiplier: 1e-9);        // shifts past 32 (all near zero)
+        CheckAll(b, U8Data);
+    }
+
+    [Fact]
+    public void QMatMul_extreme_operands_sum_exactly()
+    {
+        // All a = 0, z_a = 255 and all b = 255, z_b = 0: every term is -255 * 255, K of them (the largest magnitude).
+        var b = new GraphBuilder();
+        var (m, s) = QuantMath.FixedPoint(1.0 / (1 << 20));
+        foreach (int k in new[] { 1, 31, 257, 1000 })
+        {
+            string name = "mm" + k;
+            string xa = b.Input(name + "_a", DataType.UInt8, 3, k), xb = b.Input(name + "_b", DataType.UInt8, k, 9);
+            b.Node("QMatMul", Q, new[] { xa, xb }, Attrs(Int("a_zero_point", 255), Int("b_zero_point", 0), Int("y_zero_point", 255),
+                Int("multiplier", m), Int("shift", s), Int("y_min", 0), Int("y_max", 255)));
+        }
+        var graph = b.Finish();
+        var inputs = graph.Inputs.Select(n => (Array)Enumerable.Repeat(n.EndsWith("_a") ? (byte)0 : (byte)255, graph[n].Length).ToArray()).ToArray();
+        var expected = Reference(graph, inputs);
+        using var model = GeneratedModel.Emit(graph);
+        var actual = model.Run(inputs);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            BitExact(expected[i], actual[i], graph.Outputs[i]);
+            int k = new[] { 1, 31, 257, 1000 }[i];
+            long acc = -255L * 255 * k;
+            int q = (int)Math.Max(0, Math.Min(255, 255 + (long)Math.Floor(acc / (double)(1 << 20) + 0.5)));
+            Assert.All((byte[])actual[i], v => Assert.Equal(q, (int)v));
+        }
+    }
+
     private static void AddQAdd(GraphBuilder b, Random random, int[] shape, QuantParams pa, QuantParams pb, QuantParams py, int min = 0, int max = 255,
         string? a = null, string? c = null)
     {
