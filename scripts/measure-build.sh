@@ -36,11 +36,15 @@ cat > "$work/app/app.csproj" <<XML
 XML
 cat > "$work/app/Program.cs" <<CS
 using System;
+using System.Linq;
 var input = new float[Model.InputLength];
+for (int i = 0; i < input.Length; i++) input[i] = (i % 17 - 8) * 0.125f;
 var output = new float[Model.OutputLength];
 var clock = System.Diagnostics.Stopwatch.StartNew();
 Model.Predict(input, output);
 Console.WriteLine(\$"first Predict: {clock.Elapsed.TotalMilliseconds:F0} ms");
+// Exact output bits, so builds of the same model with other settings (literals, resource) can be compared.
+Console.WriteLine(\$"output:       [{string.Join(", ", output[..Math.Min(4, output.Length)])}...], sum {output.Sum():R}");
 [QuantGen.OnnxModel("Models/model.onnx", Precision = QuantGen.Precision.$precision)]
 static partial class Model;
 CS

@@ -25,7 +25,7 @@ namespace QuantGen.Build;
 /// <item><c>QuantGenWeightsFile</c>, <c>QuantGenWeightsManifest</c>: where the resource's bytes and the manifest the
 /// generator reads go when the weights take the resource path (both deleted otherwise).</item>
 /// <item><c>QuantGenPrecision</c>, <c>QuantGenKeepFloat</c>, <c>QuantGenCalibration</c> (optional): the options the
-/// weights are compiled with on the resource path; they must match [OnnxModel]'s (the generator checks, QG0030).</item>
+/// weights are compiled with on the resource path; they must match [OnnxModel]'s (the generator checks, QG0027).</item>
 /// <item><c>QuantGenDependencyFile</c> (optional): where to list the external-data files read, one full
 /// path a line, so the targets can add them to their Inputs; deleted when the model has none.</item>
 /// </list>

@@ -164,9 +164,8 @@ public static class DiagnosticCatalog
         "The class '{0}' carries [OnnxModel], but '{0}' is the name of a member QuantGen adds to it ({1}).",
         "Rename the class (a class cannot contain a member of its own name).");
 
-    // QG0030, not the next free id: ids QG0027-QG0029 are left to work on other branches.
     public static readonly DiagnosticDescriptorInfo WeightsResourceMismatch = new(
-        "QG0030", ModelDiagnosticSeverity.Error, "Weights resource built with other options",
+        "QG0027", ModelDiagnosticSeverity.Error, "Weights resource built with other options",
         "The weights resource the QuantGen build task wrote for '{0}' (SHA-256 {1}) is not the one the code generated for '{2}' reads (SHA-256 {3}): the task compiled the model with other options than [OnnxModel] gives ({4}).",
         "Give the model's AdditionalFiles item the same options as the attribute: QuantGenPrecision=\"Float32\" or \"Int8\", QuantGenKeepFloat=\"node;node\", QuantGenCalibration=\"path\"; or set QuantGenWeights=\"Literals\" to embed the weights in the source instead.");
 

@@ -7,7 +7,7 @@ namespace QuantGen.Compiler.Transport;
 /// <summary>
 /// The small text file (<c>model.onnx.qgw</c>, an AdditionalFile) by which the build task tells the generator that it
 /// embedded a model's weights as a manifest resource, and which bytes: the generator then emits code that reads the
-/// resource, and checks that the hash of the blob it computes itself is this one (QG0030 otherwise).
+/// resource, and checks that the hash of the blob it computes itself is this one (QG0027 otherwise).
 /// <code>
 /// QuantGenWeights 1
 /// model: Models/big.onnx
