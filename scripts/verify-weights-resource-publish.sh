@@ -28,6 +28,9 @@ cat > "$work/app/app.csproj" <<XML
     <RuntimeIdentifier>linux-x64</RuntimeIdentifier>
     <RestorePackagesPath>$work/packages</RestorePackagesPath>
     <PublishAot Condition="'\$(Mode)' == 'aot'">true</PublishAot>
+    <!-- The JIT uses this machine's ISA (AVX2, FMA...); NativeAOT targets a baseline unless told, and FP32 kernels
+         with and without FMA round differently. Same ISA, so the outputs can be compared bit for bit. -->
+    <IlcInstructionSet Condition="'\$(Mode)' == 'aot'">native</IlcInstructionSet>
     <PublishTrimmed Condition="'\$(Mode)' == 'trimmed'">true</PublishTrimmed>
     <SelfContained Condition="'\$(Mode)' == 'trimmed'">true</SelfContained>
   </PropertyGroup>
