@@ -98,6 +98,8 @@ public sealed partial class OnnxModelGenerator
                 string attributeOptions = ((Precision)request.Precision).ToString() + (request.KeepFloat.Count > 0 ? ", KeepFloat " + string.Join(";", request.KeepFloat) : "") + (input.Calibration != null ? ", calibration " + input.CalibrationPath : "");
                 var d = DiagnosticCatalog.WeightsResourceMismatch.Create(payload.Path, input.Weights.Sha256Hex, request.FullName, result.Weights.Sha256Hex, "task: " + input.Weights.Options + "; attribute: " + attributeOptions);
                 diagnostics.Add(AtAttribute(request, d));
+                // Like every other error: no code, rather than code that would throw at its first Predict.
+                return new GenerationResult(request.FullName, EquatableArray<GeneratedSource>.Empty, new EquatableArray<DiagnosticInfo>(diagnostics));
             }
             return new GenerationResult(
                 request.FullName,
