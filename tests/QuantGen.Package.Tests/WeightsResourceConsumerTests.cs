@@ -63,6 +63,15 @@ public class WeightsResourceConsumerTests
         Assert.Contains("Allocated=0", run.Output, StringComparison.Ordinal);
         Assert.Contains("Resources=QuantGen.Weights/Models/tiny.onnx", run.Output, StringComparison.Ordinal);
 
+        // A second build changes nothing: the task is skipped, the blob keeps its time, the compiler does not run.
+        string dll = Path.Combine(app.ProjectDirectory, "bin", "Debug", ConsumerProject.TargetFramework, "app.dll");
+        DateTime blobTime = File.GetLastWriteTimeUtc(Path.Combine(quantgen, "tiny.onnx.weights"));
+        DateTime dllTime = File.GetLastWriteTimeUtc(dll);
+        build = app.Build();
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.Equal(blobTime, File.GetLastWriteTimeUtc(Path.Combine(quantgen, "tiny.onnx.weights")));
+        Assert.Equal(dllTime, File.GetLastWriteTimeUtc(dll));
+
         // Back to literals: the manifest and blob go, and nothing is embedded.
         app.WithProject("""<AdditionalFiles Include="Models/tiny.onnx" QuantGenWeights="Literals" />""");
         build = app.Build();
