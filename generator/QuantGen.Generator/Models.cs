@@ -40,7 +40,11 @@ internal sealed record GeneratedSource(string HintName, string Text);
 /// What one class is compiled from: its request (without location) and the files it resolved to, or the
 /// <paramref name="Failure"/> that stops it before compiling.
 /// </summary>
-internal sealed record CompileInput(ModelRequest Request, ModelText? Model, JsonText? Calibration, string CalibrationPath, DiagnosticInfo? Failure);
+/// <remarks><paramref name="Weights"/>: set when the build task embedded the model's weights as a resource.</remarks>
+internal sealed record CompileInput(ModelRequest Request, ModelText? Model, JsonText? Calibration, string CalibrationPath, DiagnosticInfo? Failure, WeightsManifestText? Weights = null);
+
+/// <summary>A weights manifest the build task wrote (see WeightsManifest): the model it is for and the blob's hash.</summary>
+internal sealed record WeightsManifestText(string ModelPath, string Sha256Hex, string Options);
 
 /// <summary>What the generator adds for one class (<paramref name="FullName"/>, as in <see cref="ModelRequest"/>).</summary>
 internal sealed record GenerationResult(string FullName, EquatableArray<GeneratedSource> Sources, EquatableArray<DiagnosticInfo> Diagnostics);

@@ -17,7 +17,7 @@ public sealed partial class OnnxModelGenerator
     /// cannot be compiled. Kept apart from <see cref="Compile"/> so that adding or editing some other model or JSON
     /// file leaves this class's input equal, and its compilation cached. Never throws.
     /// </summary>
-    private static CompileInput Resolve(ModelRequest request, ImmutableArray<ModelText> models, ImmutableArray<JsonText> jsonFiles)
+    private static CompileInput Resolve(ModelRequest request, ImmutableArray<ModelText> models, ImmutableArray<JsonText> jsonFiles, ImmutableArray<WeightsManifestText> weights)
     {
         try
         {
@@ -46,7 +46,8 @@ public sealed partial class OnnxModelGenerator
                 return Failed(request, DiagnosticCatalog.AmbiguousCalibration.Create(calibrationPath, request.FullName, string.Join(", ", calibration.Select(c => c.Path))));
             if (calibration.Count == 0 && request.CalibrationPath != null && (Precision)request.Precision == Precision.Int8)
                 return Failed(request, DiagnosticCatalog.CalibrationNotFound.Create(request.CalibrationPath, request.FullName));
-            return new CompileInput(request, model, calibration.Count == 1 ? calibration[0] : null, calibrationPath, null);
+            var manifest = weights.FirstOrDefault(w => Normalize(w.ModelPath) == Normalize(model.Path));
+            return new CompileInput(request, model, calibration.Count == 1 ? calibration[0] : null, calibrationPath, null, manifest);
         }
         catch (Exception e)
         {
@@ -87,12 +88,24 @@ public sealed partial class OnnxModelGenerator
                 ModelPath = payload.Path,
                 Precision = (Precision)request.Precision,
                 HintPrefix = request.FullName.Replace('<', '{').Replace('>', '}'),
+                WeightStorage = input.Weights != null ? WeightStorage.Resource : WeightStorage.Literals,
             };
             var result = ModelCompiler.Compile(payload.Model, options, location => external.TryGetValue(location, out var bytes) ? bytes : null);
+            var diagnostics = result.Diagnostics.Select(d => new DiagnosticInfo(d.Id, d.Message, request.Location, FileOf(d.Id, payload.FullPath, input.Calibration?.Path))).ToList();
+            // The build task computed the resource with the same compiler; a different hash means it was given other
+            // options than the attribute's, and the generated code would throw at its first Predict.
+            if (input.Weights != null && result.Weights != null && !string.Equals(result.Weights.Sha256Hex, input.Weights.Sha256Hex, StringComparison.OrdinalIgnoreCase))
+            {
+                string attributeOptions = ((Precision)request.Precision).ToString() + (request.KeepFloat.Count > 0 ? ", KeepFloat " + string.Join(";", request.KeepFloat) : "") + (input.Calibration != null ? ", calibration " + input.CalibrationPath : "");
+                var d = DiagnosticCatalog.WeightsResourceMismatch.Create(payload.Path, input.Weights.Sha256Hex, request.FullName, result.Weights.Sha256Hex, "task: " + input.Weights.Options + "; attribute: " + attributeOptions);
+                diagnostics.Add(AtAttribute(request, d));
+                // Like every other error: no code, rather than code that would throw at its first Predict.
+                return new GenerationResult(request.FullName, EquatableArray<GeneratedSource>.Empty, new EquatableArray<DiagnosticInfo>(diagnostics));
+            }
             return new GenerationResult(
                 request.FullName,
                 new EquatableArray<GeneratedSource>(result.Files.Select(f => new GeneratedSource(f.HintName, f.Source))),
-                new EquatableArray<DiagnosticInfo>(result.Diagnostics.Select(d => new DiagnosticInfo(d.Id, d.Message, request.Location, FileOf(d.Id, payload.FullPath, input.Calibration?.Path)))));
+                new EquatableArray<DiagnosticInfo>(diagnostics));
         }
         catch (OperationCanceledException)
         {

@@ -21,6 +21,7 @@ public sealed partial class OnnxModelGenerator : IIncrementalGenerator
         public const string Requests = nameof(Requests);
         public const string ModelTexts = nameof(ModelTexts);
         public const string JsonTexts = nameof(JsonTexts);
+        public const string WeightsManifests = nameof(WeightsManifests);
         public const string Inputs = nameof(Inputs);
         public const string Results = nameof(Results);
     }
@@ -50,6 +51,15 @@ public sealed partial class OnnxModelGenerator : IIncrementalGenerator
             .WithTrackingName(Steps.JsonTexts)
             .Collect();
 
+        // Written by the build task for models whose weights it embedded as a manifest resource.
+        var weightsManifests = context.AdditionalTextsProvider
+            .Where(static t => t.Path.EndsWith(WeightsManifest.Extension, System.StringComparison.OrdinalIgnoreCase))
+            .Select(static (t, ct) => WeightsManifest.TryRead(t.GetText(ct)?.ToString() ?? "", out var m) ? new WeightsManifestText(m.ModelPath, m.Sha256Hex, m.Options) : null)
+            .Where(static m => m != null)
+            .Select(static (m, _) => m!)
+            .WithTrackingName(Steps.WeightsManifests)
+            .Collect();
+
         // The model is compiled from the request without its location: lines added above the class move the
         // attribute, and that must not recompile the model. Diagnostics that point at the attribute get the
         // location back when they are reported. Each class first picks its own files out of all of them (Inputs),
@@ -57,7 +67,8 @@ public sealed partial class OnnxModelGenerator : IIncrementalGenerator
         var inputs = requests.Select(static (r, _) => r with { Location = null })
             .Combine(modelTexts)
             .Combine(jsonTexts)
-            .Select(static (pair, _) => Resolve(pair.Left.Left, pair.Left.Right, pair.Right))
+            .Combine(weightsManifests)
+            .Select(static (pair, _) => Resolve(pair.Left.Left.Left, pair.Left.Left.Right, pair.Left.Right, pair.Right))
             .WithTrackingName(Steps.Inputs);
         var results = inputs
             .Select(static (input, ct) => Compile(input, ct))

@@ -4,6 +4,8 @@ using System.IO;
 using System.Text;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
+using QuantGen.Compiler;
+using QuantGen.Compiler.Emit;
 using QuantGen.Compiler.Transport;
 
 namespace QuantGen.Build;
@@ -18,6 +20,12 @@ namespace QuantGen.Build;
 /// <list type="bullet">
 /// <item><c>QuantGenModelPath</c>: the path [OnnxModel] is matched against (relative to the project, '/' separators).</item>
 /// <item><c>QuantGenOutputFile</c>: the .qgm file to write.</item>
+/// <item><c>QuantGenWeights</c> (optional): <c>Auto</c> (default: a resource when the model and its external data
+/// pass <see cref="WeightsResourceThreshold"/> bytes), <c>Resource</c> or <c>Literals</c>.</item>
+/// <item><c>QuantGenWeightsFile</c>, <c>QuantGenWeightsManifest</c>: where the resource's bytes and the manifest the
+/// generator reads go when the weights take the resource path (both deleted otherwise).</item>
+/// <item><c>QuantGenPrecision</c>, <c>QuantGenKeepFloat</c>, <c>QuantGenCalibration</c> (optional): the options the
+/// weights are compiled with on the resource path; they must match [OnnxModel]'s (the generator checks, QG0029).</item>
 /// <item><c>QuantGenDependencyFile</c> (optional): where to list the external-data files read, one full
 /// path a line, so the targets can add them to their Inputs; deleted when the model has none.</item>
 /// </list>
@@ -31,6 +39,13 @@ public sealed class EncodeOnnxModels : Task
     public const string DependencyFileMetadata = "QuantGenDependencyFile";
 
     private static readonly UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false);
+
+    public const string WeightsMetadata = "QuantGenWeights";
+    public const string WeightsFileMetadata = "QuantGenWeightsFile";
+    public const string WeightsManifestMetadata = "QuantGenWeightsManifest";
+
+    /// <summary>Model bytes (with external data) from which <c>Auto</c> embeds the weights as a resource: 32 MB by default.</summary>
+    public long WeightsResourceThreshold { get; set; } = 32L * 1024 * 1024;
 
     [Required]
     public ITaskItem[] Models { get; set; } = Array.Empty<ITaskItem>();
@@ -48,6 +63,11 @@ public sealed class EncodeOnnxModels : Task
             {
                 if (Encode(model))
                     written.Add(new TaskItem(model.GetMetadata(OutputFileMetadata)));
+            }
+            catch (WeightsCompileException e)
+            {
+                Log.LogError(null, "QG1003", null, model.ItemSpec, 0, 0, 0, 0,
+                    "QuantGen could not compile the weights of '{0}' into a resource: {1}", model.ItemSpec, e.Message);
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is NotSupportedException || e is ArgumentException)
             {
@@ -97,6 +117,8 @@ public sealed class EncodeOnnxModels : Task
         Log.LogMessage(changed ? MessageImportance.Normal : MessageImportance.Low,
             changed ? "QuantGen: encoded '{0}' -> '{1}'" : "QuantGen: '{1}' is up to date with '{0}'", model.ItemSpec, outputFile);
 
+        WriteWeights(model, modelPath, fullPath, bytes, externalFiles);
+
         string dependencyFile = model.GetMetadata(DependencyFileMetadata);
         if (dependencyFile.Length > 0)
         {
@@ -106,6 +128,76 @@ public sealed class EncodeOnnxModels : Task
                 File.Delete(dependencyFile);
         }
         return changed;
+    }
+
+    private sealed class WeightsCompileException : Exception
+    {
+        public WeightsCompileException(string message) : base(message) { }
+    }
+
+    /// <summary>
+    /// On the resource path, runs the model compiler exactly as the generator will (same passes, same options) and
+    /// writes the weight blob it lays out, plus the manifest that tells the generator to read it from the resource.
+    /// Otherwise removes both, so the generator goes back to literals.
+    /// </summary>
+    private void WriteWeights(ITaskItem model, string modelPath, string fullPath, byte[] bytes, List<KeyValuePair<string, byte[]>> externalFiles)
+    {
+        string weightsFile = model.GetMetadata(WeightsFileMetadata);
+        string manifestFile = model.GetMetadata(WeightsManifestMetadata);
+        if (weightsFile.Length == 0 || manifestFile.Length == 0) return;
+
+        long size = bytes.LongLength;
+        foreach (var f in externalFiles) size += f.Value.LongLength;
+        string mode = model.GetMetadata(WeightsMetadata);
+        bool resource = mode.Length == 0 || mode.Equals("Auto", StringComparison.OrdinalIgnoreCase)
+            ? size >= WeightsResourceThreshold
+            : mode.Equals("Resource", StringComparison.OrdinalIgnoreCase) ? true
+            : mode.Equals("Literals", StringComparison.OrdinalIgnoreCase) ? false
+            : throw new ArgumentException($"{WeightsMetadata}=\"{mode}\" is not one of Auto, Resource, Literals.");
+        if (!resource)
+        {
+            if (File.Exists(weightsFile)) File.Delete(weightsFile);
+            if (File.Exists(manifestFile)) File.Delete(manifestFile);
+            return;
+        }
+
+        string precisionText = model.GetMetadata("QuantGenPrecision");
+        Precision precision = precisionText.Length == 0 ? Precision.Int8
+            : precisionText.Equals("Float32", StringComparison.OrdinalIgnoreCase) ? Precision.Float32
+            : precisionText.Equals("Int8", StringComparison.OrdinalIgnoreCase) ? Precision.Int8
+            : throw new ArgumentException($"QuantGenPrecision=\"{precisionText}\" is not one of Int8, Float32.");
+        var keepFloat = model.GetMetadata("QuantGenKeepFloat").Split(new[] { ';' }, StringSplitOptions.RemoveEmptyEntries);
+        string calibrationPath = model.GetMetadata("QuantGenCalibration");
+        string calibrationFull = calibrationPath.Length > 0 ? Path.GetFullPath(calibrationPath)
+            : Path.ChangeExtension(fullPath, null) + ".calib.json";
+        string? calibrationJson = precision == Precision.Int8 && File.Exists(calibrationFull) ? File.ReadAllText(calibrationFull) : null;
+
+        var external = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var f in externalFiles) external[f.Key] = f.Value;
+        var result = ModelCompiler.Compile(bytes, new CompilerOptions
+        {
+            ModelPath = modelPath,
+            Precision = precision,
+            KeepFloat = keepFloat,
+            CalibrationJson = calibrationJson,
+            CalibrationPath = calibrationJson != null ? calibrationFull : "",
+            WeightStorage = WeightStorage.Resource,
+        }, location => external.TryGetValue(location, out var data) ? data : null);
+        if (result.Weights == null)
+        {
+            // The generator reports the model's errors with their locations; here only say why there is no resource.
+            if (File.Exists(weightsFile)) File.Delete(weightsFile);
+            if (File.Exists(manifestFile)) File.Delete(manifestFile);
+            var first = result.Diagnostics.Count > 0 ? result.Diagnostics[0].ToString() : "no weights were produced";
+            throw new WeightsCompileException(first);
+        }
+
+        string options = precision.ToString() + (keepFloat.Length > 0 ? ", KeepFloat " + string.Join(";", keepFloat) : "") + (calibrationJson != null ? ", calibration " + calibrationFull : "");
+        WriteIfChanged(weightsFile, result.Weights.Bytes);
+        WriteIfChanged(manifestFile, Utf8NoBom.GetBytes(WeightsManifest.Write(new WeightsManifest.Content(
+            modelPath, result.Weights.ResourceName, result.Weights.Bytes.LongLength, result.Weights.Sha256Hex, options))));
+        Log.LogMessage(MessageImportance.Normal, "QuantGen: the weights of '{0}' ({1:N0} bytes, {2}) go into the manifest resource '{3}'.",
+            model.ItemSpec, result.Weights.Bytes.LongLength, options, result.Weights.ResourceName);
     }
 
     /// <summary>Writes <paramref name="content"/> unless the file already holds exactly that; true when written.</summary>

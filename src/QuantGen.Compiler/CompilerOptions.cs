@@ -9,6 +9,19 @@ public enum Precision
     Float32 = 1,
 }
 
+/// <summary>How the generated code carries the weights.</summary>
+public enum WeightStorage
+{
+    /// <summary>As <c>ulong</c> literals in the source (the assembly's data section): the default, right for small models.</summary>
+    Literals = 0,
+
+    /// <summary>
+    /// As one manifest resource (<see cref="Emit.WeightBlob"/>) written by the package's build task and read in place
+    /// through a pointer into the loaded image: for models whose literals would take minutes and gigabytes to compile.
+    /// </summary>
+    Resource = 1,
+}
+
 /// <summary>What the generator knows about the class to fill in and how to compile the model.</summary>
 public sealed record CompilerOptions
 {
@@ -49,4 +62,7 @@ public sealed record CompilerOptions
 
     /// <summary>Weight bytes per generated file before it is split (keeps each file's compile memory bounded).</summary>
     public int WeightBytesPerFile { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>Literals in the source, or a manifest resource the build task embeds (see <see cref="WeightStorage"/>).</summary>
+    public WeightStorage WeightStorage { get; init; } = WeightStorage.Literals;
 }

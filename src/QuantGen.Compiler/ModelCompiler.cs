@@ -12,7 +12,11 @@ using QuantGen.Compiler.Passes;
 namespace QuantGen.Compiler;
 
 /// <summary>The result of compiling one model: generated files (empty on error) and diagnostics.</summary>
-public sealed record CompileResult(IReadOnlyList<GeneratedFile> Files, IReadOnlyList<ModelDiagnostic> Diagnostics);
+/// <remarks>
+/// <paramref name="Weights"/> is set when <see cref="CompilerOptions.WeightStorage"/> is
+/// <see cref="WeightStorage.Resource"/>: the exact bytes the generated code expects in its manifest resource.
+/// </remarks>
+public sealed record CompileResult(IReadOnlyList<GeneratedFile> Files, IReadOnlyList<ModelDiagnostic> Diagnostics, WeightBlob? Weights = null);
 
 /// <summary>
 /// The model compiler's entry point. The passes, in order:
@@ -62,8 +66,9 @@ public static class ModelCompiler
                 FuseConvMaxPool.Run(graph);
                 FuseConvAdd.Run(graph);
             }
-            var files = new ModelEmitter(graph, options, header).Emit();
-            return new CompileResult(files, diagnostics);
+            var emitter = new ModelEmitter(graph, options, header);
+            var files = emitter.Emit();
+            return new CompileResult(files, diagnostics, emitter.WeightBlob);
         }
         catch (ModelCompileException e)
         {

@@ -159,6 +159,19 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void QG0029_weights_resource_compiled_with_other_options_than_the_attribute()
+    {
+        // The build task compiled the weights in INT8 (no QuantGenPrecision metadata); the attribute asks for Float32.
+        byte[] model = SnapshotTests.TinyCnn(); // has Conv and Gemm weights, which INT8 changes
+        var blob = QuantGen.Compiler.ModelCompiler.Compile(model, new QuantGen.Compiler.CompilerOptions { ModelPath = ModelPath, WeightStorage = QuantGen.Compiler.WeightStorage.Resource }).Weights!;
+        var manifest = new InMemoryAdditionalText($"/project/obj/quantgen/{ModelPath}.qgw", QuantGen.Compiler.Transport.WeightsManifest.Write(new(ModelPath, blob.ResourceName, blob.Bytes.Length, blob.Sha256Hex, "Int8")));
+        string source = $"namespace Tests;\n\n[QuantGen.OnnxModel(\"{ModelPath}\", Precision = QuantGen.Precision.Float32)]\npublic static partial class Model;\n";
+        var run = GeneratorHarness.Run(new[] { source }, new[] { ModelFiles.Transport(model, ModelPath), manifest });
+        var d = AttributeDiagnostic(run, "QG0029", source);
+        AssertMessage(d, blob.Sha256Hex, "task: Int8; attribute: Float32", "QuantGenPrecision=\"Float32\"");
+    }
+
+    [Fact]
     public void QG0008_free_dimension_that_is_not_the_batch()
     {
         var model = new OnnxModelBuilder()

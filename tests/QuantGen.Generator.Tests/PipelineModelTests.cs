@@ -21,7 +21,7 @@ public class PipelineModelTests
     {
         typeof(ModelRequest), typeof(ModelText), typeof(DiagnosticInfo), typeof(GenerationResult),
         typeof(GeneratedSource), typeof(LocationInfo), typeof(RequestLocation), typeof(EquatableArray<string>),
-        typeof(JsonText), typeof(CompileInput),
+        typeof(JsonText), typeof(CompileInput), typeof(WeightsManifestText),
     };
 
     public static IEnumerable<object[]> Models => PipelineModels.Select(t => new object[] { t });
@@ -53,7 +53,9 @@ public class PipelineModelTests
             public static partial class Model;
             """;
         var calibration = QuantGen.Compiler.Calibration.Calibrator.Calibrate(SnapshotTests.TinyCnn(), "Models/model.onnx", new[] { OnnxModelBuilder.RandomFloats(36, 1) }).Write();
-        var run = GeneratorHarness.Run(new[] { source }, new AdditionalText[] { ModelFiles.Transport(SnapshotTests.TinyCnn()), new InMemoryAdditionalText("/project/Models/model.calib.json", calibration) });
+        var run = GeneratorHarness.Run(new[] { source }, new AdditionalText[] { ModelFiles.Transport(SnapshotTests.TinyCnn()), new InMemoryAdditionalText("/project/Models/model.calib.json", calibration),
+            // A weights manifest (of another model, so this one keeps its literals): the step that reads it runs.
+            new InMemoryAdditionalText("/project/obj/quantgen/Models/other.onnx.qgw", QuantGen.Compiler.Transport.WeightsManifest.Write(new("Models/other.onnx", "QuantGen.Weights/Models/other.onnx", 64, new string('0', 64), "Int8"))) });
         Assert.Empty(run.AllDiagnostics);
         var steps = typeof(OnnxModelGenerator.Steps).GetFields().Select(f => (string)f.GetRawConstantValue()!).ToArray();
         var outputs = GeneratorCaching.StepOutputs(run).Where(o => steps.Contains(o.Step)).ToList();

@@ -56,6 +56,26 @@ public class SnapshotTests
         Assert.Equal(first, second);
     }
 
+    [Fact]
+    public void Tiny_cnn_weights_in_a_manifest_resource()
+    {
+        // What the build task writes for this model (QuantGenWeights="Resource"): the generator reads it as a manifest.
+        var blob = QuantGen.Compiler.ModelCompiler.Compile(TinyCnn(), new QuantGen.Compiler.CompilerOptions
+        {
+            ModelPath = "Models/tiny_cnn.onnx", Precision = QuantGen.Compiler.Precision.Float32, WeightStorage = QuantGen.Compiler.WeightStorage.Resource,
+        }).Weights!;
+        var manifest = new InMemoryAdditionalText("/project/obj/quantgen/Models/tiny_cnn.onnx.qgw", QuantGen.Compiler.Transport.WeightsManifest.Write(
+            new("Models/tiny_cnn.onnx", blob.ResourceName, blob.Bytes.Length, blob.Sha256Hex, "Float32")));
+        string source = """
+            namespace Tests;
+            [QuantGen.OnnxModel("Models/tiny_cnn.onnx", Precision = QuantGen.Precision.Float32)]
+            public static partial class TinyResourceNet;
+            """;
+        var run = GeneratorHarness.Run(new[] { source }, new[] { ModelFiles.Transport(TinyCnn(), "Models/tiny_cnn.onnx"), manifest });
+        Assert.Empty(run.GeneratorDiagnostics);
+        SnapshotAssert.Matches("Tests.TinyResourceNet.Weights.g", Scrub(run.Sources["Tests.TinyResourceNet.Weights.g.cs"]));
+    }
+
     /// <summary>Compares every generated file (writing a .received for each that differs) before failing.</summary>
     private static void AssertSnapshots(GeneratorRun run)
     {

@@ -35,7 +35,10 @@ public class PackageContentTests
             "build/QuantGen.targets",
             "buildTransitive/QuantGen.props",
             "buildTransitive/QuantGen.targets",
+            // The task runs the model compiler for the weights' resource path (big models).
+            "tasks/netstandard2.0/Google.Protobuf.dll",
             "tasks/netstandard2.0/QuantGen.Build.dll",
+            "tasks/netstandard2.0/QuantGen.Compiler.dll",
         }, files);
 
         using var nuspecStream = zip.GetEntry("QuantGen.nuspec")!.Open();

@@ -174,6 +174,11 @@ public static class DiagnosticCatalog
         "Dimensions names '{0}', which is not a named dimension of any input of '{1}' (its inputs' named dimensions: {2}{3}).",
         "Use the dim_param names of the model's inputs exactly as the exporter wrote them (QG0008 names each free one), or remove the entry.");
 
+    public static readonly DiagnosticDescriptorInfo WeightsResourceMismatch = new(
+        "QG0029", ModelDiagnosticSeverity.Error, "Weights resource built with other options",
+        "The weights resource the QuantGen build task wrote for '{0}' (SHA-256 {1}) is not the one the code generated for '{2}' reads (SHA-256 {3}): the task compiled the model with other options than [OnnxModel] gives ({4}).",
+        "Give the model's AdditionalFiles item the same options as the attribute: QuantGenPrecision=\"Float32\" or \"Int8\", QuantGenKeepFloat=\"node;node\", QuantGenCalibration=\"path\"; or set QuantGenWeights=\"Literals\" to embed the weights in the source instead.");
+
     /// <summary>All descriptors, in id order (docs/diagnostics.md is generated from this).</summary>
     public static IReadOnlyList<DiagnosticDescriptorInfo> All { get; } = new[]
     {
@@ -182,6 +187,6 @@ public static class DiagnosticCatalog
         CorruptModelText, InvalidAttributeArgument, AmbiguousModel, GraphStructure, TensorTooLarge,
         CalibrationForAnotherModel, UnreadableCalibration, MissingCalibrationStatistics,
         NoCalibration, FloatNodes, UnknownKeepFloatNode, CalibrationNotFound, AmbiguousCalibration,
-        ReservedClassName, InvalidDimensionEntry, UnknownDimension,
+        ReservedClassName, InvalidDimensionEntry, UnknownDimension, WeightsResourceMismatch,
     };
 }

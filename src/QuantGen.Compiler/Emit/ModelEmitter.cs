@@ -62,6 +62,9 @@ public sealed class ModelEmitter
         return names.Sum(n => (long)graph[n].Length * graph[n].Type.ByteSize());
     }
 
+    /// <summary>After <see cref="Emit"/> with <see cref="WeightStorage.Resource"/>: the resource's exact bytes.</summary>
+    public WeightBlob? WeightBlob { get; private set; }
+
     public IReadOnlyList<GeneratedFile> Emit()
     {
         var plan = ArenaPlanner.Plan(_graph, _inputs.Select(i => i.Parameter).ToList(), _outputs.Select(o => o.Parameter).ToList());
@@ -81,6 +84,18 @@ public sealed class ModelEmitter
                     kernels(w);
             }, "One kernel per node, specialized to its shapes.", intrinsics: true)),
         };
+        if (_options.WeightStorage == WeightStorage.Resource)
+        {
+            WeightBlob = _weights.BuildBlob(_options.ModelPath);
+            files.Add(new($"{_options.HintPrefix}.Weights.g.cs", Wrap(w =>
+            {
+                w.Line($"// Constant tensors, little-endian, read in place from the manifest resource '{CSharp.CommentText(WeightBlob.ResourceName)}'");
+                w.Line($"// ({WeightBlob.Bytes.Length:N0} bytes, each tensor {WeightBlob.Alignment}-byte aligned in it), which the QuantGen build task embeds.");
+                using (w.Block("private static unsafe partial class Weights"))
+                    _weights.WriteResourceMembers(w, WeightBlob, _options.ModelPath);
+            }, "Embedded weights (in a manifest resource).")));
+            return files;
+        }
         foreach (var (index, write) in _weights.Files(_options.WeightBytesPerFile))
         {
             string hint = index == 0 ? $"{_options.HintPrefix}.Weights.g.cs" : $"{_options.HintPrefix}.Weights.{index + 1}.g.cs";

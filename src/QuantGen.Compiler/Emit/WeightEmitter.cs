@@ -67,6 +67,70 @@ public sealed class WeightEmitter
         }
     }
 
+    /// <summary>The registered tensors laid out as one resource (see <see cref="WeightBlob"/>).</summary>
+    public WeightBlob BuildBlob(string modelPath) => WeightBlob.Build(_members.Select(m => (m.Member, ToBytes(m.Tensor))), modelPath);
+
+    /// <summary>
+    /// The body of the Weights class when the weights live in <paramref name="blob"/>'s manifest resource: a pointer to
+    /// the resource's bytes in the loaded image, found, length- and hash-checked once, and one span member per tensor
+    /// over it. The class must be declared <c>unsafe</c>.
+    /// </summary>
+    public void WriteResourceMembers(SourceWriter w, WeightBlob blob, string modelPath)
+    {
+        string model = CSharp.CommentText(modelPath).Replace("\\", "\\\\").Replace("\"", "\\\"");
+        w.Line($"internal const string ResourceName = \"{blob.ResourceName.Replace("\\", "\\\\").Replace("\"", "\\\"")}\";");
+        w.Line($"internal const long ResourceBytes = {blob.Bytes.Length};");
+        w.Line();
+        w.Line($"// SHA-256 of the resource: {blob.Sha256Hex}.");
+        w.Line("private static ReadOnlySpan<byte> ResourceSha256 => new byte[]");
+        w.Line("{");
+        w.Indent();
+        w.Line(string.Join(" ", blob.Sha256.Select(b => "0x" + b.ToString("X2", CultureInfo.InvariantCulture) + ",")));
+        w.Outdent();
+        w.Line("};");
+        w.Line();
+        w.Line("// Keeps the resource (and, for a collectible assembly, the image it points into) alive.");
+        w.Line("private static System.IO.UnmanagedMemoryStream s_resource;");
+        w.Line("private static byte* s_base;");
+        w.Line();
+        w.Line("// The first tensor read finds and checks the resource; after that this is one load and one compare.");
+        w.Line("private static byte* Base");
+        w.Line("{");
+        w.Line("    [MethodImpl(MethodImplOptions.AggressiveInlining)]");
+        w.Line("    get { byte* p = s_base; return p != null ? p : Load(); }");
+        w.Line("}");
+        w.Line();
+        w.Line("/// <summary>Points into the resource in place (no copy); throws if it is missing or not the one this code was generated for.</summary>");
+        w.Line("/// <remarks>Two threads may both run this: they store the same pointer.</remarks>");
+        w.Line("[MethodImpl(MethodImplOptions.NoInlining)]");
+        using (w.Block("internal static byte* Load()"))
+        {
+            w.Line("var stream = typeof(Weights).Assembly.GetManifestResourceStream(ResourceName);");
+            w.Line("if (stream == null)");
+            w.Line($"    throw new InvalidOperationException(\"QuantGen: the weights of '{model}' are missing: this assembly has no manifest resource '\" + ResourceName + \"'. They are embedded by the QuantGen package's build targets (QuantGenWeights=Resource); build the project with them.\");");
+            w.Line("if (stream is not System.IO.UnmanagedMemoryStream mapped)");
+            w.Line($"    throw new NotSupportedException(\"QuantGen: the manifest resource '\" + ResourceName + \"' is not mapped in memory (got \" + stream.GetType().Name + \"), so the weights of '{model}' cannot be read in place.\");");
+            w.Line("byte* p = mapped.PositionPointer;");
+            w.Line("if (mapped.Length != ResourceBytes)");
+            w.Line($"    throw new InvalidOperationException(\"QuantGen: the manifest resource '\" + ResourceName + \"' has \" + mapped.Length + \" bytes; the code generated for '{model}' expects \" + ResourceBytes + \". The resource and the generated code come from different builds: rebuild the project.\");");
+            w.Line("Span<byte> hash = stackalloc byte[32];");
+            w.Line("System.Security.Cryptography.SHA256.HashData(new ReadOnlySpan<byte>(p, (int)ResourceBytes), hash);");
+            w.Line("if (!hash.SequenceEqual(ResourceSha256))");
+            w.Line($"    throw new InvalidOperationException(\"QuantGen: the manifest resource '\" + ResourceName + \"' does not match the code generated for '{model}' (SHA-256 mismatch): the weights were modified or come from another build. Rebuild the project.\");");
+            w.Line("s_resource = mapped;");
+            w.Line("s_base = p;");
+            w.Line("return p;");
+        }
+        for (int i = 0; i < _members.Count; i++)
+        {
+            var (member, comment, tensor) = _members[i];
+            var entry = blob.Entries[i];
+            w.Line();
+            w.Line($"// {CSharp.CommentText(comment)}: {tensor.Type} {Shapes.Format(tensor.Shape)}, {entry.Length} bytes at offset {entry.Offset}.");
+            w.Line($"internal static ReadOnlySpan<{tensor.Type.CSharpName()}> {member} => new ReadOnlySpan<{tensor.Type.CSharpName()}>(Base + {entry.Offset}, {tensor.Length});");
+        }
+    }
+
     private static void WriteMember(SourceWriter w, string member, string comment, Tensor tensor)
     {
         string type = tensor.Type.CSharpName();
