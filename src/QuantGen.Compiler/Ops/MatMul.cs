@@ -16,9 +16,10 @@ public sealed class MatMul : Operator
     public override bool CanFuseActivation => true;
 
     /// <summary>Matrix sizes, the batch shapes of A, B and Y, and the output shape.</summary>
-    private sealed record Dims(int M, int K, int N, int[] BatchA, int[] BatchB, int[] Batch, int[] Output);
+    /// <summary>ONNX MatMul's shapes: M x K by K x N, leading (batch) dimensions broadcast; also QMatMul's rule.</summary>
+    internal sealed record Dims(int M, int K, int N, int[] BatchA, int[] BatchB, int[] Batch, int[] Output);
 
-    private static Dims Read(OpContext ctx)
+    internal static Dims Read(OpContext ctx)
     {
         var a = ctx.InputShapeOrFail(0);
         var b = ctx.InputShapeOrFail(1);

@@ -51,22 +51,14 @@ public sealed class QMatMul : Operator
         return QAdd.FixedPointOrZero(real);
     }
 
-    private sealed record Dims(int M, int K, int N, int[] BatchA, int[] BatchB, int[] Batch, int[] Output);
-
-    private static Dims Read(OpContext ctx)
+    /// <summary>MatMul's shape rule, for operands of rank 2 or more (no vector promotion).</summary>
+    private static MatMul.Dims Read(OpContext ctx)
     {
         var a = ctx.InputShapeOrFail(0);
         var b = ctx.InputShapeOrFail(1);
         if (a.Length < 2 || b.Length < 2)
             throw ctx.ShapeError($"QMatMul needs inputs of rank 2 or more, got {Shapes.Format(a)} and {Shapes.Format(b)}");
-        int m = a[a.Length - 2], k = a[a.Length - 1], kb = b[b.Length - 2], n = b[b.Length - 1];
-        if (k != kb)
-            throw ctx.ShapeError($"A {Shapes.Format(a)} has {k} columns but B {Shapes.Format(b)} has {kb} rows");
-        var batchA = a.Take(a.Length - 2).ToArray();
-        var batchB = b.Take(b.Length - 2).ToArray();
-        var batch = Shapes.Broadcast(batchA, batchB)
-            ?? throw ctx.ShapeError($"the batch dimensions of A {Shapes.Format(a)} and B {Shapes.Format(b)} do not broadcast");
-        return new Dims(m, k, n, batchA, batchB, batch, batch.Concat(new[] { m, n }).ToArray());
+        return MatMul.Read(ctx);
     }
 
     public override void InferShapes(ShapeContext ctx)
@@ -110,7 +102,7 @@ public sealed class QMatMul : Operator
 
     private static int Align(int bytes) => (bytes + 63) / 64 * 64;
 
-    private static (int Acc, int Packed, int Rows) Scratch(Dims d)
+    private static (int Acc, int Packed, int Rows) Scratch(MatMul.Dims d)
     {
         int kp = (d.K + 1) / 2;
         return (Align(d.M * d.N * 4), Align((d.N + 7) / 8 * kp * 16 * 2), Align(d.M * kp * 2 * 2));
