@@ -9,8 +9,7 @@ public static partial class KernelHelpers
     {
         sources[QAddU8] = """
             /// <summary>
-            /// TensorFlow Lite's integer add (see QAdd): each input minus its zero point, shifted left by 20 bits, scaled to a common
-            /// fixed point; the sum requantized, the zero point added, clamped. 8 elements at a time with AVX2, bit-exact.
+            /// TensorFlow Lite's integer add (see QAdd) over two uint8 tensors, 8 elements at a time with AVX2 (QAddValues), bit-exact.
             /// </summary>
             private static void QAddU8(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, Span<byte> y, int aZero, int aMultiplier, int aShift,
                 int bZero, int bMultiplier, int bShift, int yZero, int yMultiplier, int yShift, int lo, int hi)
@@ -18,14 +17,6 @@ public static partial class KernelHelpers
                 int i = 0;
                 if (Avx2.IsSupported)
                 {
-                    var az = Vector256.Create(aZero);
-                    var bz = Vector256.Create(bZero);
-                    var am = Vector256.Create(aMultiplier);
-                    var bm = Vector256.Create(bMultiplier);
-                    var ym = Vector256.Create(yMultiplier);
-                    var yz = Vector256.Create(yZero);
-                    var min = Vector256.Create(lo);
-                    var max = Vector256.Create(hi);
                     ref byte ra = ref MemoryMarshal.GetReference(a);
                     ref byte rb = ref MemoryMarshal.GetReference(b);
                     ref byte ry = ref MemoryMarshal.GetReference(y);
@@ -33,19 +24,38 @@ public static partial class KernelHelpers
                     {
                         var va = Avx2.ConvertToVector256Int32(Vector128.CreateScalar(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref ra, i))).AsByte());
                         var vb = Avx2.ConvertToVector256Int32(Vector128.CreateScalar(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref rb, i))).AsByte());
-                        var sa = MultiplyRoundShift(Avx2.ShiftLeftLogical(va - az, 20), am, aShift);
-                        var sb = MultiplyRoundShift(Avx2.ShiftLeftLogical(vb - bz, 20), bm, bShift);
-                        var q = MultiplyRoundShift(sa + sb, ym, yShift) + yz;
-                        Unsafe.WriteUnaligned(ref Unsafe.Add(ref ry, i), NarrowToBytes(Vector256.Min(Vector256.Max(q, min), max)));
+                        var q = QAddValues(va, vb, aZero, aMultiplier, aShift, bZero, bMultiplier, bShift, yZero, yMultiplier, yShift, lo, hi);
+                        Unsafe.WriteUnaligned(ref Unsafe.Add(ref ry, i), NarrowToBytes(q));
                     }
                 }
                 for (; i < y.Length; i++)
-                {
-                    long sa = ((long)((a[i] - aZero) << 20) * aMultiplier + (1L << (aShift - 1))) >> aShift;
-                    long sb = ((long)((b[i] - bZero) << 20) * bMultiplier + (1L << (bShift - 1))) >> bShift;
-                    int q = (int)(((long)(int)(sa + sb) * yMultiplier + (1L << (yShift - 1))) >> yShift) + yZero;
-                    y[i] = (byte)(q < lo ? lo : q > hi ? hi : q);
-                }
+                    y[i] = QAddValues(a[i], b[i], aZero, aMultiplier, aShift, bZero, bMultiplier, bShift, yZero, yMultiplier, yShift, lo, hi);
+            }
+            """;
+        sources[QAddValues] = """
+            /// <summary>
+            /// QAdd's arithmetic on one pair of uint8 values: each minus its zero point, shifted left by 20 bits and scaled to a
+            /// common fixed point (64-bit products, ties up); the sum requantized, the output zero point added, clamped to [lo, hi].
+            /// </summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private static byte QAddValues(int a, int b, int aZero, int aMultiplier, int aShift, int bZero, int bMultiplier, int bShift,
+                int yZero, int yMultiplier, int yShift, int lo, int hi)
+            {
+                long sa = ((long)((a - aZero) << 20) * aMultiplier + (1L << (aShift - 1))) >> aShift;
+                long sb = ((long)((b - bZero) << 20) * bMultiplier + (1L << (bShift - 1))) >> bShift;
+                int q = (int)(((long)(int)(sa + sb) * yMultiplier + (1L << (yShift - 1))) >> yShift) + yZero;
+                return (byte)(q < lo ? lo : q > hi ? hi : q);
+            }
+
+            /// <summary>The same on 8 lanes (AVX2), bit for bit: the clamped results as int32 lanes.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private static Vector256<int> QAddValues(Vector256<int> a, Vector256<int> b, int aZero, int aMultiplier, int aShift, int bZero, int bMultiplier, int bShift,
+                int yZero, int yMultiplier, int yShift, int lo, int hi)
+            {
+                var sa = MultiplyRoundShift(Avx2.ShiftLeftLogical(a - Vector256.Create(aZero), 20), Vector256.Create(aMultiplier), aShift);
+                var sb = MultiplyRoundShift(Avx2.ShiftLeftLogical(b - Vector256.Create(bZero), 20), Vector256.Create(bMultiplier), bShift);
+                var q = MultiplyRoundShift(sa + sb, Vector256.Create(yMultiplier), yShift) + Vector256.Create(yZero);
+                return Vector256.Min(Vector256.Max(q, Vector256.Create(lo)), Vector256.Create(hi));
             }
             """;
         sources[QuantizeRowU8] = """

@@ -189,23 +189,16 @@ public static partial class KernelHelpers
                             var conv = MultiplyRoundShift(Vector256.Create(acc.Slice(a0 + x, 8)) + Vector256.Create(bias), Vector256.Create(multiplier), shift) + Vector256.Create(zeroPoint);
                             conv = Vector256.Min(Vector256.Max(conv, Vector256.Create(lo)), Vector256.Create(hi));
                             var res = Avx2.ConvertToVector256Int32(Vector128.CreateScalar(Unsafe.ReadUnaligned<ulong>(ref Unsafe.AsRef(in residual[o + x]))).AsByte());
-                            var a = convIsA ? conv : res;
-                            var b = convIsA ? res : conv;
-                            var sa = MultiplyRoundShift(Avx2.ShiftLeftLogical(a - Vector256.Create(aZero), 20), Vector256.Create(aMultiplier), aShift);
-                            var sb = MultiplyRoundShift(Avx2.ShiftLeftLogical(b - Vector256.Create(bZero), 20), Vector256.Create(bMultiplier), bShift);
-                            var q = MultiplyRoundShift(sa + sb, Vector256.Create(yMultiplier), yShift) + Vector256.Create(yZero);
-                            Unsafe.WriteUnaligned(ref y[o + x], NarrowToBytes(Vector256.Min(Vector256.Max(q, Vector256.Create(yLo)), Vector256.Create(yHi))));
+                            var q = QAddValues(convIsA ? conv : res, convIsA ? res : conv, aZero, aMultiplier, aShift, bZero, bMultiplier, bShift, yZero, yMultiplier, yShift, yLo, yHi);
+                            Unsafe.WriteUnaligned(ref y[o + x], NarrowToBytes(q));
                         }
                         continue;
                     }
                     for (; x < width; x++)
                     {
                         int conv = RequantizeToU8(acc[a0 + x] + bias, multiplier, shift, zeroPoint, lo, hi);
-                        int a = convIsA ? conv : residual[o + x], b = convIsA ? residual[o + x] : conv;
-                        long sa = ((long)((a - aZero) << 20) * aMultiplier + (1L << (aShift - 1))) >> aShift;
-                        long sb = ((long)((b - bZero) << 20) * bMultiplier + (1L << (bShift - 1))) >> bShift;
-                        int q = (int)(((long)(int)(sa + sb) * yMultiplier + (1L << (yShift - 1))) >> yShift) + yZero;
-                        y[o + x] = (byte)(q < yLo ? yLo : q > yHi ? yHi : q);
+                        y[o + x] = QAddValues(convIsA ? conv : residual[o + x], convIsA ? residual[o + x] : conv,
+                            aZero, aMultiplier, aShift, bZero, bMultiplier, bShift, yZero, yMultiplier, yShift, yLo, yHi);
                     }
                 }
             }

@@ -27,6 +27,7 @@ public static partial class KernelHelpers
     private const string NarrowToBytes = "NarrowToBytes";
     private const string MultiplyRoundShift = "MultiplyRoundShift";
     private const string PairSums = "PairSums";
+    private const string QAddValues = "QAddValues";
 
     private static void AddInt8Helpers(Dictionary<string, string> sources, Dictionary<string, string[]> dependencies)
     {
@@ -41,7 +42,8 @@ public static partial class KernelHelpers
         dependencies[MaxPool2x2RequantizeU8] = new[] { MultiplyRoundShift, NarrowToBytes, RequantizeToU8 };
         dependencies[GemmU8S8] = new[] { PairSums };
         dependencies[GemvU8S8] = new[] { PairSums };
-        dependencies[QAddU8] = new[] { MultiplyRoundShift, NarrowToBytes };
-        dependencies[RequantizeAddRowsU8] = new[] { MultiplyRoundShift, NarrowToBytes, RequantizeToU8 };
+        dependencies[QAddU8] = new[] { QAddValues, NarrowToBytes };
+        dependencies[QAddValues] = new[] { MultiplyRoundShift };
+        dependencies[RequantizeAddRowsU8] = new[] { QAddValues, MultiplyRoundShift, NarrowToBytes, RequantizeToU8 };
     }
 }
