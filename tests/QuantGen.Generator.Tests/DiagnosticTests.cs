@@ -12,9 +12,10 @@ namespace QuantGen.Generator.Tests;
 /// <summary>
 /// Every QGxxxx the generator reports for a broken model or a wrong [OnnxModel], checked for id, severity, what the
 /// message names and where it points: the model file for problems inside the model, the attribute for problems
-/// the user fixes in source.
+/// the user fixes in source. This file: problems inside the model; DiagnosticTests.Attribute.cs: the attribute and the
+/// files it names; DiagnosticTests.Calibration.cs: INT8 and calibration files.
 /// </summary>
-public class DiagnosticTests
+public partial class DiagnosticTests
 {
     private const string ModelPath = "Models/model.onnx";
     private const string ModelFullPath = "/project/Models/model.onnx";
@@ -116,62 +117,6 @@ public class DiagnosticTests
     }
 
     [Fact]
-    public void QG0002_model_path_not_among_AdditionalFiles_lists_what_is_there()
-    {
-        var bytes = Valid().ToBytes();
-        var run = GeneratorHarness.Run(
-            new[] { Source("Models/missing.onnx") },
-            new[] { ModelFiles.Transport(bytes, "Models/a.onnx"), ModelFiles.Transport(bytes, "Other/b.onnx") });
-        var d = AttributeDiagnostic(run, "QG0002");
-        AssertMessage(d, "'Models/missing.onnx'", "'Tests.Model'", "Models/a.onnx, Other/b.onnx", "<AdditionalFiles Include=");
-    }
-
-    [Fact]
-    public void QG0002_with_no_model_files_at_all()
-    {
-        var run = GeneratorHarness.Run(new[] { Source(ModelPath) }, Array.Empty<AdditionalText>());
-        AssertMessage(AttributeDiagnostic(run, "QG0002"), "'Models/model.onnx'", "models found: none");
-    }
-
-    [Theory]
-    [InlineData("[QuantGen.OnnxModel(\"Models/model.onnx\")] public partial class Model;")]
-    [InlineData("[QuantGen.OnnxModel(\"Models/model.onnx\")] public static class Model { }")]
-    [InlineData("public class Outer { [QuantGen.OnnxModel(\"Models/model.onnx\")] public static partial class Model; }")]
-    public void QG0003_class_must_be_static_partial(string declaration)
-    {
-        string source = "namespace Tests;\n\n" + declaration + "\n";
-        var run = GeneratorHarness.Run(new[] { source }, new[] { ModelFiles.Transport(Valid().ToBytes(), ModelPath) });
-        var d = AttributeDiagnostic(run, "QG0003", source);
-        AssertMessage(d, "'Model'", "static partial", "Declare it as 'public static partial class Model;'");
-        Assert.DoesNotContain("{0}", d.GetMessage(), StringComparison.Ordinal);
-    }
-
-    [Theory]
-    [InlineData("Predict")]
-    [InlineData("Weights")]
-    [InlineData("Kernels")]
-    public void QG0026_class_named_like_a_generated_member(string name)
-    {
-        string source = $"namespace Tests;\n\n[QuantGen.OnnxModel(\"{ModelPath}\", Precision = QuantGen.Precision.Float32)]\npublic static partial class {name};\n";
-        var run = GeneratorHarness.Run(new[] { source }, new[] { ModelFiles.Transport(Valid().ToBytes(), ModelPath) });
-        var d = AttributeDiagnostic(run, "QG0026", source);
-        AssertMessage(d, $"'{name}'", "Rename the class");
-    }
-
-    [Fact]
-    public void QG0029_weights_resource_compiled_with_other_options_than_the_attribute()
-    {
-        // The build task compiled the weights in INT8 (no QuantGenPrecision metadata); the attribute asks for Float32.
-        byte[] model = SnapshotTests.TinyCnn(); // has Conv and Gemm weights, which INT8 changes
-        var blob = QuantGen.Compiler.ModelCompiler.Compile(model, new QuantGen.Compiler.CompilerOptions { ModelPath = ModelPath, WeightStorage = QuantGen.Compiler.WeightStorage.Resource }).Weights!;
-        var manifest = new InMemoryAdditionalText($"/project/obj/quantgen/{ModelPath}.qgw", QuantGen.Compiler.Transport.WeightsManifest.Write(new(ModelPath, blob.ResourceName, blob.Bytes.Length, blob.Sha256Hex, "Int8")));
-        string source = $"namespace Tests;\n\n[QuantGen.OnnxModel(\"{ModelPath}\", Precision = QuantGen.Precision.Float32)]\npublic static partial class Model;\n";
-        var run = GeneratorHarness.Run(new[] { source }, new[] { ModelFiles.Transport(model, ModelPath), manifest });
-        var d = AttributeDiagnostic(run, "QG0029", source);
-        AssertMessage(d, blob.Sha256Hex, "task: Int8; attribute: Float32", "QuantGenPrecision=\"Float32\"");
-    }
-
-    [Fact]
     public void QG0008_free_dimension_that_is_not_the_batch()
     {
         var model = new OnnxModelBuilder()
@@ -187,47 +132,6 @@ public class DiagnosticTests
     {
         var d = ModelDiagnostics(TokenInputTests.MeanPoolingClassifier(), "QG0008").Single();
         AssertMessage(d, "'input_ids'", "'sequence'", "axis 1", "Dimensions = new[] { \"sequence=N\" }");
-    }
-
-    [Theory]
-    [InlineData("sequence", "not of the form name=size")]
-    [InlineData("sequence=16=2", "not of the form name=size")]
-    [InlineData("=16", "the dimension name is empty")]
-    [InlineData("sequence=", "the size '' is not a whole number")]
-    [InlineData("sequence=sixteen", "the size 'sixteen' is not a whole number")]
-    [InlineData("sequence=1.5", "the size '1.5' is not a whole number")]
-    [InlineData("sequence=0", "at least 1, not 0")]
-    [InlineData("sequence=-128", "at least 1, not -128")]
-    [InlineData("sequence=4294967296", "more than 2147483647")]
-    public void QG0027_invalid_Dimensions_entry_points_at_the_attribute(string entry, string reason)
-    {
-        var run = GeneratorHarness.RunModel(TokenInputTests.MeanPoolingClassifier(), attributeArguments: Float32 + $", Dimensions = new[] {{ \"{entry}\" }}", modelPath: ModelPath);
-        var d = AttributeDiagnostic(run, "QG0027");
-        AssertMessage(d, "\"" + entry + "\"", ModelPath, reason, "name=size");
-    }
-
-    [Fact]
-    public void QG0027_a_dimension_given_twice()
-    {
-        var run = GeneratorHarness.RunModel(TokenInputTests.MeanPoolingClassifier(), attributeArguments: Float32 + ", Dimensions = new[] { \"sequence=16\", \"sequence=32\" }", modelPath: ModelPath);
-        var d = AttributeDiagnostic(run, "QG0027");
-        AssertMessage(d, "\"sequence=32\"", "'sequence' is given more than once");
-    }
-
-    [Fact]
-    public void QG0028_unknown_dimension_name_lists_the_model_dimensions_and_suggests_the_closest()
-    {
-        var run = GeneratorHarness.RunModel(TokenInputTests.MeanPoolingClassifier(), attributeArguments: Float32 + ", Dimensions = new[] { \"sequense=16\" }", modelPath: ModelPath);
-        var d = AttributeDiagnostic(run, "QG0028");
-        AssertMessage(d, "'sequense'", ModelPath, "'batch', 'sequence'", "did you mean 'sequence'?");
-    }
-
-    [Fact]
-    public void QG0028_Dimensions_for_a_model_without_named_dimensions()
-    {
-        var run = GeneratorHarness.RunModel(Valid().ToBytes(), attributeArguments: Float32 + ", Dimensions = new[] { \"sequence=128\" }", modelPath: ModelPath);
-        var d = AttributeDiagnostic(run, "QG0028");
-        AssertMessage(d, "'sequence'", "named dimensions: none");
     }
 
     [Fact]
@@ -337,44 +241,6 @@ public class DiagnosticTests
         AssertMessage(d, "model.onnx.qgm", "unreadable", "obj/");
     }
 
-    [Theory]
-    [InlineData("\"\"")]
-    [InlineData("\"   \"")]
-    [InlineData("null")]
-    public void QG0014_empty_path(string argument)
-    {
-        string source = $$"""
-            namespace Tests;
-
-            [QuantGen.OnnxModel({{argument}}, Precision = QuantGen.Precision.Float32)]
-            public static partial class Model;
-            """;
-        var run = GeneratorHarness.Run(new[] { source }, new[] { ModelFiles.Transport(Valid().ToBytes(), ModelPath) });
-        var d = AttributeDiagnostic(run, "QG0014", source);
-        AssertMessage(d, "'Tests.Model'", "path is empty");
-    }
-
-    [Fact]
-    public void QG0015_ambiguous_file_name_match()
-    {
-        var bytes = Valid().ToBytes();
-        var run = GeneratorHarness.Run(
-            new[] { Source("model.onnx", Float32) },
-            new[] { ModelFiles.Transport(bytes, "A/model.onnx"), ModelFiles.Transport(bytes, "B/model.onnx") });
-        var d = AttributeDiagnostic(run, "QG0015");
-        AssertMessage(d, "'model.onnx'", "'Tests.Model'", "A/model.onnx", "B/model.onnx");
-    }
-
-    [Fact]
-    public void QG0015_a_unique_file_name_match_is_accepted()
-    {
-        var bytes = Valid().ToBytes();
-        var run = GeneratorHarness.Run(
-            new[] { Source("model.onnx", Float32) },
-            new[] { ModelFiles.Transport(bytes, "A/model.onnx"), ModelFiles.Transport(bytes, "B/other.onnx") });
-        Assert.Empty(run.AllDiagnostics);
-    }
-
     [Fact]
     public void QG0016_node_reads_a_value_nothing_produces()
     {
@@ -439,113 +305,6 @@ public class DiagnosticTests
 
     /// <summary>QG0010 (INT8 unavailable) is retired: INT8 compiles, dynamically with QG0021 when uncalibrated.</summary>
     private static readonly string[] NotReportedByTheGeneratorYet = { "QG0010" };
-
-    // INT8 and calibration files
-
-    private const string CalibrationFullPath = "/project/Models/model.calib.json";
-
-    private static string Calibrate(byte[] model) =>
-        QuantGen.Compiler.Calibration.Calibrator.Calibrate(model, ModelPath, new[] { RandomFloats(36, 1), RandomFloats(36, 2) }).Write();
-
-    private static GeneratorRun RunInt8(byte[] model, string attributeArguments = "", params AdditionalText[] jsonFiles) =>
-        GeneratorHarness.Run(new[] { Source(ModelPath, attributeArguments) }, new AdditionalText[] { ModelFiles.Transport(model, ModelPath) }.Concat(jsonFiles));
-
-    /// <summary>The run's one diagnostic <paramref name="id"/>, with its catalogued severity, at the start of <paramref name="file"/>.</summary>
-    private static Diagnostic InFile(GeneratorRun run, string id, string file)
-    {
-        var d = run.GeneratorDiagnostics.SingleOrDefault(x => x.Id == id);
-        Assert.True(d != null, $"expected {id}, got:\n" + string.Join("\n", run.GeneratorDiagnostics));
-        AssertSeverity(d!);
-        Assert.Equal(file, d!.Location.GetLineSpan().Path);
-        return d;
-    }
-
-    [Fact]
-    public void QG0021_int8_without_calibration_warns_and_compiles_with_dynamic_quantization()
-    {
-        var run = RunInt8(SnapshotTests.TinyCnn());
-        var d = InFile(run, "QG0021", ModelFullPath);
-        AssertMessage(d, "'Models/model.onnx'", "'Models/model.calib.json'", "quantgen calibrate Models/model.onnx", "Precision.Float32");
-        Assert.Equal(new[] { "QG0021" }, run.AllDiagnostics.Select(x => x.Id)); // and the generated code compiles
-        Assert.NotEmpty(run.Sources);
-    }
-
-    [Fact]
-    public void QG0022_nodes_kept_in_float_are_listed()
-    {
-        var run = RunInt8(SnapshotTests.TinyCnn(), ", KeepFloat = new[] { \"/conv/Conv\" }");
-        var d = InFile(run, "QG0022", ModelFullPath);
-        AssertMessage(d, "1 node(s)", "/conv/Conv (Conv: listed in KeepFloat)");
-        Assert.NotEmpty(run.Sources);
-    }
-
-    [Fact]
-    public void QG0023_unknown_KeepFloat_node_points_at_the_attribute_and_suggests_names()
-    {
-        var run = RunInt8(SnapshotTests.TinyCnn(), ", KeepFloat = new[] { \"/conv/Con\" }");
-        var d = AttributeDiagnostic(run, "QG0023");
-        AssertMessage(d, "'/conv/Con'", "'Models/model.onnx'", "did you mean '/conv/Conv'?");
-    }
-
-    [Fact]
-    public void QG0024_named_calibration_file_not_among_AdditionalFiles()
-    {
-        var run = RunInt8(SnapshotTests.TinyCnn(), ", Calibration = \"Models/tuned.calib.json\"",
-            new InMemoryAdditionalText(CalibrationFullPath, Calibrate(SnapshotTests.TinyCnn())));
-        var d = AttributeDiagnostic(run, "QG0024");
-        AssertMessage(d, "'Models/tuned.calib.json'", "'Tests.Model'", "<AdditionalFiles Include=\"Models/tuned.calib.json\" />");
-    }
-
-    [Fact]
-    public void QG0025_ambiguous_calibration_path()
-    {
-        string json = Calibrate(SnapshotTests.TinyCnn());
-        var run = RunInt8(SnapshotTests.TinyCnn(), ", Calibration = \"tuned.calib.json\"",
-            new InMemoryAdditionalText("/project/A/tuned.calib.json", json), new InMemoryAdditionalText("/project/B/tuned.calib.json", json));
-        var d = AttributeDiagnostic(run, "QG0025");
-        AssertMessage(d, "'tuned.calib.json'", "'Tests.Model'", "/project/A/tuned.calib.json", "/project/B/tuned.calib.json");
-    }
-
-    [Fact]
-    public void Calibration_file_beside_the_model_is_used_without_diagnostics()
-    {
-        var run = RunInt8(SnapshotTests.TinyCnn(), "", new InMemoryAdditionalText(CalibrationFullPath, Calibrate(SnapshotTests.TinyCnn())));
-        Assert.Empty(run.AllDiagnostics);
-        Assert.Contains("static, calibrated", run.Sources["Tests.Model.g.cs"], StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void QG0018_calibration_file_for_another_model_is_ignored_with_a_warning_at_the_file()
-    {
-        var other = new OnnxModelBuilder(graphName: "other").Input("image", 1, 1, 6, 6).Node("r", "Relu", new[] { "image" }, new[] { "logits" }).Output("logits").ToBytes();
-        var run = RunInt8(SnapshotTests.TinyCnn(), "", new InMemoryAdditionalText(CalibrationFullPath, Calibrate(other)));
-        var d = InFile(run, "QG0018", CalibrationFullPath);
-        string modelHash = QuantGen.Compiler.Calibration.ModelHash.Sha256Hex(SnapshotTests.TinyCnn());
-        AssertMessage(d, "'Models/model.calib.json'", "'Models/model.onnx'", modelHash.Substring(0, 12), "quantgen calibrate Models/model.onnx");
-        Assert.NotEmpty(run.Sources);
-    }
-
-    [Fact]
-    public void QG0019_unreadable_calibration_file_is_an_error_at_the_file()
-    {
-        var run = RunInt8(SnapshotTests.TinyCnn(), "", new InMemoryAdditionalText(CalibrationFullPath, "{\n  \"format\": \"quantgen-calibration\",\n  oops\n}"));
-        var d = InFile(run, "QG0019", CalibrationFullPath);
-        AssertMessage(d, "'Models/model.calib.json'", "'Models/model.onnx'", "line 3");
-        Assert.Empty(run.Sources);
-    }
-
-    [Fact]
-    public void QG0020_calibration_file_that_lacks_tensors_warns_at_the_file()
-    {
-        var json = System.Text.Json.Nodes.JsonNode.Parse(Calibrate(SnapshotTests.TinyCnn()))!;
-        var tensors = json["tensors"]!.AsObject();
-        tensors.Remove("relu_out");
-        tensors.Remove("pool_out");
-        var run = RunInt8(SnapshotTests.TinyCnn(), "", new InMemoryAdditionalText(CalibrationFullPath, json.ToJsonString()));
-        var d = InFile(run, "QG0020", CalibrationFullPath);
-        AssertMessage(d, "'Models/model.calib.json'", "quantgen calibrate Models/model.onnx");
-        Assert.NotEmpty(run.Sources);
-    }
 
     [Fact]
     public void Every_diagnostic_the_code_reports_is_covered_by_a_test_here()
