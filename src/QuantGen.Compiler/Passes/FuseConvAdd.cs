@@ -47,11 +47,7 @@ public static class FuseConvAdd
                 {
                     Activation = conv.Activation,
                 };
-                fused.Absorbed.UnionWith(conv.Absorbed);
-                fused.Absorbed.Add(add.Name);
-                fused.Absorbed.UnionWith(add.Absorbed);
-                graph.Nodes[graph.Nodes.IndexOf(conv)] = fused;
-                graph.Nodes.Remove(add);
+                GraphMatching.Replace(graph, new[] { conv, add }, fused);
                 break;
             }
         }

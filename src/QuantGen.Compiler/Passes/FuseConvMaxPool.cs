@@ -43,10 +43,7 @@ public static class FuseConvMaxPool
             {
                 Activation = conv.Activation,
             };
-            fused.Absorbed.UnionWith(conv.Absorbed);
-            fused.Absorbed.Add(pool.Name);
-            graph.Nodes[graph.Nodes.IndexOf(conv)] = fused;
-            graph.Nodes.Remove(pool);
+            GraphMatching.Replace(graph, new[] { conv, pool }, fused);
         }
         graph.RemoveUnusedValues();
     }
