@@ -80,13 +80,7 @@ public sealed class TokenInputCommandTests : IDisposable
     private string Int32File(string name, int samples, long[] values) =>
         _folder.Write(name, NpyWriter.Bytes("<i4", new long[] { samples, Sequence }, values.SelectMany(v => BitConverter.GetBytes((int)v)).ToArray()));
 
-    private CalibrationFile Calibrate(string model, params string[] options)
-    {
-        string output = _folder.File($"out{Guid.NewGuid():N}.calib.json");
-        var result = CliResult.Run(new[] { "calibrate", model, "-o", output }.Concat(options).ToArray());
-        Assert.True(result.ExitCode == 0, result.ToString());
-        return CalibrationFile.Read(File.ReadAllText(output));
-    }
+    private CalibrationFile Calibrate(string model, params string[] options) => _folder.Calibrate(model, options);
 
     [Fact]
     public void Calibrate_reads_int64_and_int32_token_files_and_both_engines_agree()
