@@ -34,8 +34,8 @@ Writes, into samples/FashionMnist/Models/ (or --out DIR):
 Training: 15 epochs of AdamW (weight decay 0.05), batch 128, linear warm-up for one epoch
 then cosine to zero, cross-entropy; light augmentation: random horizontal flip. torch FP32
 top-1 89.44% on the 10,000 test images. (--shift 2, random shifts of up to 2 pixels as well,
-was tried first: 87.19% after 12 epochs, the model underfits.) About 45 s an epoch on one
-core, 11 minutes in all; 22 minutes on a 2-core machine busy with other jobs.
+was tried first: 87.19% after 12 epochs, the model underfits.) 22 minutes measured on a
+2-core machine busy with other jobs (epochs between 33 and 220 s; about 45 s on a free core).
 
 Two things make that possible, both measured on this machine (batch 128, one training
 step of this model):
