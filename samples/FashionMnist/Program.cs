@@ -1,4 +1,5 @@
-// The QuantGen sample: a Fashion-MNIST CNN compiled to C# at build time, run with no ONNX Runtime.
+// The QuantGen sample: a Fashion-MNIST CNN and a small Vision Transformer compiled to C# at build time, run with no
+// ONNX Runtime.
 // Prints top-1 accuracy on the test set, latency per Predict and bytes allocated per call.
 // `--first-prediction` instead loads one test image, predicts it once with the INT8 model and prints the class:
 // the start-up measurement (process start to first prediction) of docs/performance.md and of the NativeAOT CI step.
@@ -23,16 +24,18 @@ if (args.Length > 0)
 }
 
 var data = FashionMnistData.LoadTest();
-Console.WriteLine($"QuantGen sample: Fashion-MNIST CNN, {data.Count} test images ({data.Description})");
+Console.WriteLine($"QuantGen sample: Fashion-MNIST CNN and ViT, {data.Count} test images ({data.Description})");
 Console.WriteLine();
 
-var fp32 = Measure("FP32", (input, output) => FashionNetFloat.Predict(input, output), data);
-var int8 = Measure("INT8", (input, output) => FashionNet.Predict(input, output), data);
-Console.WriteLine($"{"model",-6} {"top-1",8} {"latency",12} {"allocated/call",16}");
-foreach (var r in new[] { fp32, int8 })
-    Console.WriteLine($"{r.Name,-6} {r.Top1,7:P2} {r.MicrosecondsPerCall,9:F1} us {r.BytesPerCall,12:F0} B");
+var fp32 = Measure("CNN FP32", (input, output) => FashionNetFloat.Predict(input, output), data);
+var int8 = Measure("CNN INT8", (input, output) => FashionNet.Predict(input, output), data);
+var vitFp32 = Measure("ViT FP32", (input, output) => FashionVitFloat.Predict(input, output), data);
+var vitInt8 = Measure("ViT INT8", (input, output) => FashionVit.Predict(input, output), data);
+Console.WriteLine($"{"model",-9} {"top-1",8} {"latency",12} {"allocated/call",16}");
+foreach (var r in new[] { fp32, int8, vitFp32, vitInt8 })
+    Console.WriteLine($"{r.Name,-9} {r.Top1,7:P2} {r.MicrosecondsPerCall,9:F1} us {r.BytesPerCall,12:F0} B");
 Console.WriteLine();
-Console.WriteLine($"INT8 - FP32 top-1: {(int8.Top1 - fp32.Top1) * 100:+0.00;-0.00;0.00} points");
+Console.WriteLine($"INT8 - FP32 top-1: CNN {(int8.Top1 - fp32.Top1) * 100:+0.00;-0.00;0.00} points, ViT {(vitInt8.Top1 - vitFp32.Top1) * 100:+0.00;-0.00;0.00} points");
 return 0;
 
 static Result Measure(string name, PredictFunc predict, FashionMnistData data)

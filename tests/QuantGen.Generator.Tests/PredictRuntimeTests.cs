@@ -9,33 +9,37 @@ using Xunit;
 namespace QuantGen.Generator.Tests;
 
 /// <summary>
-/// The run-time contract of Predict on the sample CNN, in Float32 and INT8 (calibrated and dynamic): no allocation
-/// per call after a thread's first, and thread-safety (each thread its own workspace; results identical to a single
-/// thread's).
+/// The run-time contract of Predict on the sample CNN and the sample ViT, in Float32 and INT8 (calibrated and dynamic):
+/// no allocation per call after a thread's first, and thread-safety (each thread its own workspace; results identical
+/// to a single thread's).
 /// </summary>
 public sealed class PredictRuntimeTests : IClassFixture<PredictRuntimeTests.FashionNetAssembly>
 {
-    /// <summary>fashion_cnn compiled once per precision for the class (compiling its weights is the slow part).</summary>
+    /// <summary>Each model compiled once per precision for the class (compiling its weights is the slow part).</summary>
     public sealed class FashionNetAssembly : IDisposable
     {
         private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<CompiledAssembly>> _byVariant = new();
 
-        /// <summary>"Float32", "Int8" (with the sample's calibration file) or "Int8Dynamic" (without: QG0021).</summary>
+        /// <summary>
+        /// "Float32", "Int8" (with the sample's calibration file) or "Int8Dynamic" (without: QG0021), of fashion_cnn, or
+        /// of another sample model when prefixed with its name ("fashion_vit:Int8").
+        /// </summary>
         public CompiledAssembly this[string variant] => _byVariant.GetOrAdd(variant, v => new Lazy<CompiledAssembly>(() => Compile(v))).Value;
 
-        private static CompiledAssembly Compile(string variant)
+        private static CompiledAssembly Compile(string key)
         {
+            var (model, variant) = key.Split(':') is [var m, var v] ? (m, v) : ("fashion_cnn", key);
             string models = Path.Combine(ModelFiles.RepoRoot, "samples", "FashionMnist", "Models");
-            var bytes = File.ReadAllBytes(Path.Combine(models, "fashion_cnn.onnx"));
+            var bytes = File.ReadAllBytes(Path.Combine(models, model + ".onnx"));
             string source = $$"""
                 namespace Tests;
 
-                [QuantGen.OnnxModel("Models/fashion_cnn.onnx"{{(variant == "Float32" ? ", Precision = QuantGen.Precision.Float32" : "")}})]
+                [QuantGen.OnnxModel("Models/{{model}}.onnx"{{(variant == "Float32" ? ", Precision = QuantGen.Precision.Float32" : "")}})]
                 public static partial class FashionNet;
                 """;
-            var files = new System.Collections.Generic.List<Microsoft.CodeAnalysis.AdditionalText> { ModelFiles.Transport(bytes, "Models/fashion_cnn.onnx") };
+            var files = new System.Collections.Generic.List<Microsoft.CodeAnalysis.AdditionalText> { ModelFiles.Transport(bytes, $"Models/{model}.onnx") };
             if (variant == "Int8")
-                files.Add(new InMemoryAdditionalText("/project/Models/fashion_cnn.calib.json", File.ReadAllText(Path.Combine(models, "fashion_cnn.calib.json"))));
+                files.Add(new InMemoryAdditionalText($"/project/Models/{model}.calib.json", File.ReadAllText(Path.Combine(models, model + ".calib.json"))));
             var run = GeneratorHarness.Run(new[] { source }, files);
             Assert.Equal(variant == "Int8Dynamic" ? new[] { "QG0021" } : Array.Empty<string>(), run.GeneratorDiagnostics.Where(d => d.Severity >= Microsoft.CodeAnalysis.DiagnosticSeverity.Warning).Select(d => d.Id));
             return CompiledAssembly.Load(run, Harness);
@@ -83,7 +87,7 @@ public sealed class PredictRuntimeTests : IClassFixture<PredictRuntimeTests.Fash
 
     public PredictRuntimeTests(FashionNetAssembly fixture) => _assemblies = fixture;
 
-    public static TheoryData<string> Variants => new() { "Float32", "Int8", "Int8Dynamic" };
+    public static TheoryData<string> Variants => new() { "Float32", "Int8", "Int8Dynamic", "fashion_vit:Float32", "fashion_vit:Int8", "fashion_vit:Int8Dynamic" };
 
     private static float[] Image(int seed) => OnnxModelBuilder.RandomFloats(784, seed, scale: 0.5f).Select(v => v + 0.5f).ToArray();
 

@@ -9,7 +9,7 @@ using Xunit;
 
 namespace QuantGen.Generator.Tests;
 
-/// <summary>The sample CNN, generated, compiled, loaded and run against ONNX Runtime on real images.</summary>
+/// <summary>The sample models (the CNN, and the ViT at both opsets), generated, compiled, loaded and run against ONNX Runtime.</summary>
 public class SampleModelTests
 {
     private static string ModelPath(string name) => Path.Combine(ModelFiles.RepoRoot, "samples", "FashionMnist", "Models", name);
@@ -17,6 +17,8 @@ public class SampleModelTests
     [Theory]
     [InlineData("fashion_cnn.onnx")]
     [InlineData("fashion_cnn_bn.onnx")]
+    [InlineData("fashion_vit.onnx")]
+    [InlineData("fashion_vit_opset13.onnx")]
     public void Generated_code_matches_OnnxRuntime(string file)
     {
         var bytes = File.ReadAllBytes(ModelPath(file));
@@ -72,6 +74,7 @@ public class SampleModelTests
     [InlineData("fashion_cnn.onnx")]
     [InlineData("fashion_mlp.onnx")]
     [InlineData("fashion_resnet.onnx")]
+    [InlineData("fashion_vit.onnx")]
     public void Committed_calibration_files_are_up_to_date(string file)
     {
         var bytes = File.ReadAllBytes(ModelPath(file));

@@ -261,8 +261,9 @@ internal static class InspectCommand
         foreach (var node in graph.Nodes)
         {
             var op = OperatorRegistry.Find(node.Domain, node.OpType)!;
+            var ctx = new ShapeContext(node, graph);
             for (int i = 0; i < node.Inputs.Count; i++)
-                if (node.HasInput(i) && op.IsRuntimeInput(i) && graph[node.Inputs[i]].IsConstant && graph[node.Inputs[i]].Type == DataType.Float)
+                if (node.HasInput(i) && graph[node.Inputs[i]].IsConstant && graph[node.Inputs[i]].Type == DataType.Float && op.EmbedsConstant(ctx, i))
                     names.Add(node.Inputs[i]);
         }
         return names.Sum(n => (long)graph[n].Length);

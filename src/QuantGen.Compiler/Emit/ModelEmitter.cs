@@ -48,15 +48,19 @@ public sealed class ModelEmitter
         return result;
     }
 
-    /// <summary>Bytes of the constants kernels read at run time (the weights), as the graph holds them now.</summary>
+    /// <summary>
+    /// Bytes of the constants kernels read at run time (the weights), as the graph holds them now: what a Float32 build
+    /// embeds, without the constants kernels write into the code (<see cref="Operator.EmbedsConstant"/>).
+    /// </summary>
     public static long ConstantBytes(Graph graph)
     {
         var names = new HashSet<string>();
         foreach (var node in graph.Nodes)
         {
             var op = OperatorRegistry.Find(node.Domain, node.OpType)!;
+            var ctx = new ShapeContext(node, graph);
             for (int i = 0; i < node.Inputs.Count; i++)
-                if (node.HasInput(i) && op.IsRuntimeInput(i) && graph[node.Inputs[i]].IsConstant)
+                if (node.HasInput(i) && graph[node.Inputs[i]].IsConstant && op.EmbedsConstant(ctx, i))
                     names.Add(node.Inputs[i]);
         }
         return names.Sum(n => (long)graph[n].Length * graph[n].Type.ByteSize());

@@ -51,6 +51,9 @@ public abstract class BinaryArithmetic : Operator
         }
     }
 
+    /// <summary>A constant scalar operand is a literal in the code (see <see cref="OperandFor"/>), not embedded data.</summary>
+    public override bool EmbedsConstant(OpContext ctx, int index) => ctx.InputConstant(index) is not { Length: 1 };
+
     /// <summary>A constant scalar operand becomes a literal in the code; anything else is read from its span.</summary>
     internal static Operand OperandFor(KernelContext ctx, int index)
     {

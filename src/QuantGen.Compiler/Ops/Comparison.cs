@@ -40,6 +40,9 @@ public abstract class Comparison : Operator
         ctx.SetOutput(0, Tensor.FromLongs(DataType.Bool, shape, r));
     }
 
+    /// <summary>A constant scalar operand is a literal in the code (ElementwiseOperands.For), not embedded data.</summary>
+    public override bool EmbedsConstant(OpContext ctx, int index) => ctx.InputConstant(index) is not { Length: 1 };
+
     public override void EmitKernel(KernelContext ctx)
     {
         var operands = new[] { ElementwiseOperands.For(ctx, 0), ElementwiseOperands.For(ctx, 1) };

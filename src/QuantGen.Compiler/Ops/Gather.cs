@@ -74,6 +74,9 @@ public sealed class Gather : Operator
         ctx.SetOutput(0, TensorIndexing.TakeFlat(data, d.Shape, map));
     }
 
+    /// <summary>Constant indices become the copies the kernel makes (build-time indices), not embedded data.</summary>
+    public override bool EmbedsConstant(OpContext ctx, int index) => index != 1;
+
     public override void EmitKernel(KernelContext ctx)
     {
         var d = Read(ctx);

@@ -28,6 +28,9 @@ public abstract class LogicalBinary : Operator
         ctx.SetOutput(0, Tensor.FromLongs(DataType.Bool, shape, Broadcasting.Longs(a, b, shape, (x, y) => Apply(x != 0, y != 0) ? 1 : 0)));
     }
 
+    /// <summary>A constant scalar operand is a literal in the code (ElementwiseOperands.For), not embedded data.</summary>
+    public override bool EmbedsConstant(OpContext ctx, int index) => ctx.InputConstant(index) is not { Length: 1 };
+
     public override void EmitKernel(KernelContext ctx)
     {
         var operands = new[] { ElementwiseOperands.For(ctx, 0), ElementwiseOperands.For(ctx, 1) };

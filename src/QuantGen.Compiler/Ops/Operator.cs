@@ -32,6 +32,14 @@ public abstract class Operator
     /// <summary>False for inputs the kernel reads only at build time (shapes, axes, pads): they are not embedded.</summary>
     public virtual bool IsRuntimeInput(int index) => true;
 
+    /// <summary>
+    /// Whether the kernel embeds this constant input as weight data. By default every runtime input; an operator whose
+    /// kernel writes some constants into the code instead (a scalar operand as a literal, Gather's indices as copies)
+    /// says so here, so the float32 weight figure of the generated header (<see cref="Emit.ModelEmitter.ConstantBytes"/>)
+    /// counts what a Float32 build really embeds.
+    /// </summary>
+    public virtual bool EmbedsConstant(OpContext ctx, int index) => IsRuntimeInput(index);
+
     /// <summary>True when <see cref="EmitKernel"/> applies <see cref="KernelContext.Activation"/> to what it stores.</summary>
     public virtual bool CanFuseActivation => false;
 

@@ -51,6 +51,9 @@ public sealed class Pow : Operator
 
     private static long Integer(DataType type, long x, double y) => type == DataType.Int32 ? (int)Math.Pow(x, y) : (long)Math.Pow(x, y);
 
+    /// <summary>A constant scalar exponent is a literal in the code, not embedded data.</summary>
+    public override bool EmbedsConstant(OpContext ctx, int index) => index != 1 || ctx.InputConstant(1) is not { Length: 1 };
+
     public override void EmitKernel(KernelContext ctx)
     {
         var x = Operand.FromSpan(ctx.In(0), ctx.InputShape(0));
