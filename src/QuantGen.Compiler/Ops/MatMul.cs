@@ -95,7 +95,7 @@ public sealed class MatMul : Operator
 
         // A token matrix times constant weights (a transformer's Linear layers): a tiled GEMM, 4 rows x 16 columns per
         // tile, so each vector of B is loaded once for 4 rows instead of a dot product per output reading all of B.
-        if (bConst != null && Shapes.ElementCount(batch) == 1 && m >= 4 && d.N % 16 == 0)
+        if (bConst != null && Shapes.ElementCount(batch) == 1 && m >= 4 && d.N >= 16)
         {
             w.Line($"// Y = A x B: {m} rows of A by the constant {d.K} x {d.N} B, tiles of 4 rows x 16 columns (B read once per 4 rows).");
             w.Line($"{ctx.Helper(KernelHelpers.GemmF32)}({ctx.Embed("B", bConst)}, {a}, ReadOnlySpan<float>.Empty, {y}, {m}, {d.K}, {d.N});");
