@@ -11,7 +11,8 @@ namespace QuantGen.Compiler.Passes;
 /// <summary>
 /// Static INT8 quantization. Each Conv, Gemm and MatMul with constant weights whose input and output have calibrated
 /// ranges becomes an integer kernel (QConv, QGemm): per-channel symmetric int8 weights, uint8 activations, int32 bias
-/// with the input zero point folded in, fixed-point requantization, and a fused Relu or Clip as clamp bounds.
+/// with the input zero point folded in, fixed-point requantization, and a fused Relu or Clip as clamp bounds. A MatMul's
+/// bias Add (torch's nn.Linear on 3-D input) goes into its QGemm's bias.
 /// A MatMul of two runtime tensors (attention's Q x K^T, softmax x V) becomes QMatMul, each input on its own grid.
 /// Add of two same-shape tensors becomes QAdd (unless one input would vanish in the output's step: an additive mask), GlobalAveragePool and AveragePool become QGlobalAveragePool and
 /// QAveragePool, Concat becomes QConcat (inputs requantized into the output's parameters where they differ), and a
@@ -43,6 +44,7 @@ public sealed partial class QuantizeGraph
     private readonly Dictionary<string, WeightHint> _hints = new();
     private readonly Dictionary<string, (string Input, QuantParams Params)> _pairs = new();     // by QuantizeLinear node name
     private readonly Dictionary<string, (string Input, QuantParams Params)> _pending = new();   // QuantizeLinear outputs of pairs
+    private readonly HashSet<string> _absorbed = new();                        // nodes an integer kernel took over (a MatMul's bias Add)
 
     private QuantizeGraph(Graph graph, QuantizationOptions options)
     {
@@ -74,6 +76,8 @@ public sealed partial class QuantizeGraph
         foreach (var node in _graph.Nodes)
         {
             var op = OperatorRegistry.Find(node.Domain, node.OpType)!;
+            if (_absorbed.Contains(node.Name))
+                continue;
             if (_options.KeepFloat.Contains(node.Name))
             {
                 KeepFloat(node, "listed in KeepFloat");
