@@ -6,7 +6,7 @@ Run after train_lm.py (the classifier starts from the language model's weights),
     /usr/bin/python3 samples/Fortunes/train/train_classifier.py
 
 (/usr/bin/python3 explicitly: a pyenv or venv python3 earlier on PATH does not see Debian's dist-packages.)
-Takes about 12 minutes on two shared cores.
+Took 16 minutes on two cores shared with other jobs (load average 5 to 9).
 
 Task: which file of fortunes_data.CLASSIFIER_CATEGORIES a fortune comes from (6 classes), from its first 127
 characters (whitespace runs collapsed to one space).

@@ -6,7 +6,7 @@ Run with Debian's Python and packages (python3-torch 1.13, python3-onnx 1.12; ap
     /usr/bin/python3 samples/Fortunes/train/train_lm.py
 
 (/usr/bin/python3 explicitly: a pyenv or venv python3 earlier on PATH does not see Debian's dist-packages.)
-Takes about 14 minutes on two shared cores (Debian's torch uses a generic BLAS).
+Took 19 minutes on two cores shared with other jobs (load average 5 to 16; Debian's torch uses a generic BLAS).
 
 Model: decoder-only, 3 pre-norm blocks of dim 64 with 4 heads of 16, causal self-attention (a constant
 -inf-above-the-diagonal buffer, sliced to the sequence length and added to the scores, as nanoGPT-style code
