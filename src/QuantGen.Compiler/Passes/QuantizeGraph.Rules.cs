@@ -48,8 +48,48 @@ public sealed partial class QuantizeGraph
             return notCalibrated;
         var hinted = Hinted(node, node.Inputs[1], weights.ChannelAxis, weights.HintObstacle);
         var attributes = node.OpType == "Conv" ? node.Attributes : new Dictionary<string, NodeAttribute>();
+        if (node.OpType == "MatMul" && weights.Bias == null && BiasAdd(node, weights.Channels) is { } biasAdd)
+        {
+            // The MatMul's integer kernel adds the bias and writes the Add's output on the Add's calibrated grid.
+            var (add, bias) = biasAdd;
+            var withBias = new Node(node.Name, node.OpType, node.Domain, node.Inputs, add.Outputs, node.Attributes) { Activation = add.Activation };
+            if (Common(withBias, out var fin, out var fout, out var fclamp) == null)
+            {
+                Emit(withBias, ConstantWeights.QuantizedOp(node), fin, fout, fclamp, weights.Weights, weights.Channels, weights.Shape, bias, attributes, hinted);
+                _absorbed.Add(add.Name);
+                _report.QuantizedNodes.Add(add.Name);
+                return null;
+            }
+        }
         Emit(node, ConstantWeights.QuantizedOp(node), pin, pout, clamp, weights.Weights, weights.Channels, weights.Shape, weights.Bias, attributes, hinted);
         return null;
+    }
+
+    /// <summary>
+    /// The Add of a bias vector that reads a MatMul with constant weights, as torch exports nn.Linear on a 3-D input
+    /// (MatMul, then Add of the bias): when it is the MatMul's only reader and adds a constant of N values along the last
+    /// axis, the bias goes into the integer kernel's int32 accumulator (as Gemm's does) instead of the product being
+    /// requantized, dequantized, added in float and quantized again. Null when the pattern does not hold.
+    /// </summary>
+    private (Node Add, float[] Bias)? BiasAdd(Node matMul, int n)
+    {
+        string y = matMul.Outputs[0];
+        if (matMul.Activation != null || _graph.IsGraphOutput(y))
+            return null;
+        var readers = _graph.Consumers(y).ToList();
+        if (readers.Count != 1)
+            return null;
+        var add = readers[0];
+        if (add.OpType != "Add" || add.Domain is not ("" or "ai.onnx") || add.Inputs.Count != 2 || _options.KeepFloat.Contains(add.Name))
+            return null;
+        string other = add.Inputs[0] == y ? add.Inputs[1] : add.Inputs[0];
+        var bias = _graph[other].Constant;
+        if (other == y || bias == null || bias.Type != DataType.Float || bias.Length != n || bias.Shape.Length == 0 || bias.Shape[bias.Shape.Length - 1] != n)
+            return null;
+        // The bias must not broadcast the product to a larger shape.
+        if (!_graph[add.Outputs[0]].Shape!.SequenceEqual(_graph[y].Shape!))
+            return null;
+        return (add, bias.AsFloats());
     }
 
     /// <summary>

@@ -11,12 +11,13 @@ namespace QuantGen.Compiler.Passes;
 /// <summary>
 /// Static INT8 quantization. Each Conv, Gemm and MatMul with constant weights whose input and output have calibrated
 /// ranges becomes an integer kernel (QConv, QGemm): per-channel symmetric int8 weights, uint8 activations, int32 bias
-/// with the input zero point folded in, fixed-point requantization, and a fused Relu or Clip as clamp bounds.
+/// with the input zero point folded in, fixed-point requantization, and a fused Relu or Clip as clamp bounds. A MatMul's
+/// bias Add (torch's nn.Linear on 3-D input) goes into its QGemm's bias.
 /// A MatMul of two runtime tensors (attention's Q x K^T, softmax x V) becomes QMatMul, each input on its own grid.
 /// Add of two same-shape tensors becomes QAdd (unless one input would vanish in the output's step: an additive mask), GlobalAveragePool and AveragePool become QGlobalAveragePool and
 /// QAveragePool, Concat becomes QConcat (inputs requantized into the output's parameters where they differ), and a
 /// standalone activation (Relu, Clip, LeakyRelu, HardSigmoid, HardSwish, Sigmoid, Tanh) a 256-entry QLookup table.
-/// MaxPool, Transpose (attention's K^T) and view ops follow their input into uint8 (they commute with quantization). Every other node stays float;
+/// MaxPool, Transpose (attention's K^T), Split (attention's fused QKV) and view ops follow their input into uint8 (they commute with quantization). Every other node stays float;
 /// Quantize/Dequantize nodes are placed wherever a tensor crosses between the two, and the graph's inputs and outputs
 /// stay float so the generated API does not change.
 /// <para>
@@ -43,6 +44,7 @@ public sealed partial class QuantizeGraph
     private readonly Dictionary<string, WeightHint> _hints = new();
     private readonly Dictionary<string, (string Input, QuantParams Params)> _pairs = new();     // by QuantizeLinear node name
     private readonly Dictionary<string, (string Input, QuantParams Params)> _pending = new();   // QuantizeLinear outputs of pairs
+    private readonly HashSet<string> _absorbed = new();                        // nodes an integer kernel took over (a MatMul's bias Add)
 
     private QuantizeGraph(Graph graph, QuantizationOptions options)
     {
@@ -74,6 +76,8 @@ public sealed partial class QuantizeGraph
         foreach (var node in _graph.Nodes)
         {
             var op = OperatorRegistry.Find(node.Domain, node.OpType)!;
+            if (_absorbed.Contains(node.Name))
+                continue;
             if (_options.KeepFloat.Contains(node.Name))
             {
                 KeepFloat(node, "listed in KeepFloat");
@@ -109,14 +113,14 @@ public sealed partial class QuantizeGraph
                 "GlobalAveragePool" => TryGlobalAveragePool(node),
                 "AveragePool" => TryAveragePool(node),
                 "Concat" => TryConcat(node),
-                "MaxPool" or "Transpose" => TryFollowInput(node),
+                "MaxPool" or "Transpose" or "Split" => TryFollowInput(node),
                 _ when op.IsView => TryFollowInput(node),
                 _ when op is ActivationOperator activation => TryActivation(node, activation),
                 _ => "no INT8 kernel for " + node.OpType,
             };
             if (reason != null)
                 KeepFloat(node, reason);
-            else if (!op.IsView && node.OpType is not ("MaxPool" or "Transpose"))
+            else if (!op.IsView && node.OpType is not ("MaxPool" or "Transpose" or "Split"))
                 _report.QuantizedNodes.Add(node.Name);
         }
 
@@ -232,7 +236,10 @@ public sealed partial class QuantizeGraph
         _report.Uint8Params[qName] = p;
     }
 
-    /// <summary>MaxPool and views run on whatever form their input has; uint8 when it exists.</summary>
+    /// <summary>
+    /// MaxPool, Transpose, Split and views run on whatever form their input has; uint8 when it exists, every output on the
+    /// input's grid (they move values, and Split's parts of attention's fused QKV product go on to QMatMul as they are).
+    /// </summary>
     private string? TryFollowInput(Node node)
     {
         string input = node.Inputs[0];
@@ -241,7 +248,8 @@ public sealed partial class QuantizeGraph
         var p = _params[input];
         var inputs = node.Inputs.ToList();
         inputs[0] = _quantized[input];
-        _nodes.Add(new Node(node.Name, node.OpType, node.Domain, inputs, new[] { QuantizedOutput(node.Outputs[0], p) }, node.Attributes));
+        var outputs = node.Outputs.Select(o => o.Length > 0 ? QuantizedOutput(o, p) : o).ToList();
+        _nodes.Add(new Node(node.Name, node.OpType, node.Domain, inputs, outputs, node.Attributes));
         return null;
     }
 

@@ -79,4 +79,23 @@ public class TransformerBlockQuantizationTests
         }
         Assert.True(worst < 0.1, $"INT8 is {worst:P1} of the output range away from float");
     }
+
+    [Fact]
+    public void The_fused_QKV_product_is_split_in_uint8_and_its_parts_reach_the_attention_QMatMuls_without_conversions()
+    {
+        var model = EncoderBlock();
+        var floatGraph = ModelCompiler.Prepare(model, "model.onnx");
+        var graph = ModelCompiler.Prepare(model, "model.onnx");
+        var report = ModelCompiler.Quantize(graph, GeneratedModel.Options(Precision.Int8, Ranges(floatGraph, Samples(16, 100))));
+        var split = Assert.Single(Nodes(graph, "Split"));
+        Assert.Equal(DataType.UInt8, graph[split.Inputs[0]].Type);
+        Assert.All(split.Outputs, o => Assert.Equal(DataType.UInt8, graph[o].Type));
+        Assert.DoesNotContain(report.FloatNodes, f => f.OpType is "Split" or "Transpose");
+        // Up to Q x K^T, one Quantize (the graph input) and no Dequantize: q and k^T stay on the QKV product's grid.
+        var upToScores = graph.Nodes.TakeWhile(n => n.OpType != "QMatMul").ToList();
+        Assert.DoesNotContain(upToScores, n => n.OpType == "Dequantize");
+        Assert.Single(upToScores, n => n.OpType == "Quantize");
+        // v reaches probabilities x V as it is: that QMatMul's B is a Split output.
+        Assert.Contains(Nodes(graph, "QMatMul"), m => split.Outputs.Contains(m.Inputs[1]));
+    }
 }
