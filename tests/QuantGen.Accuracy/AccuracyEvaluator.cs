@@ -78,6 +78,9 @@ public sealed record GeneratedKernel(string Op, string Node, bool Float);
 /// <summary>INT8 static built with a calibration file computed by one method.</summary>
 public sealed record MethodResult(CalibrationMethod Method, VariantResult Result);
 
+/// <summary>INT8 static with one group of integer nodes kept in float (KeepFloat), the rest INT8.</summary>
+public sealed record SensitivityResult(SensitivityGroup Group, VariantResult Result);
+
 /// <summary>Every variant of one sample model, ONNX Runtime and PyTorch's number on the same test set.</summary>
 public sealed class ModelResult
 {
@@ -97,6 +100,9 @@ public sealed class ModelResult
 
     /// <summary>INT8 static with each calibration method on the committed 512 training images (empty for QDQ models).</summary>
     public IReadOnlyList<MethodResult> Methods { get; init; } = Array.Empty<MethodResult>();
+
+    /// <summary>INT8 static with each group of integer nodes kept in float in turn (only models that measure it).</summary>
+    public IReadOnlyList<SensitivityResult> Sensitivity { get; init; } = Array.Empty<SensitivityResult>();
 
     /// <summary>PyTorch's top-1 on the 10,000 test images at export time (reference.json), when recorded.</summary>
     public double? TorchTop1 { get; init; }
@@ -156,6 +162,16 @@ public static class AccuracyEvaluator
         var int8 = Run(Variant.Int8Static);
         var dynamic = model.HasQdq ? null : Run(Variant.Int8Dynamic);
         var methods = model.HasQdq ? Array.Empty<MethodResult>() : EvaluateMethods(model, bytes, graph, calibrationJson!, int8, data, log);
+        var sensitivity = new List<SensitivityResult>();
+        if (model.MeasuresSensitivity)
+        {
+            foreach (var group in SensitivityGroups.Of(bytes, "Models/" + model.OnnxFile, calibrationJson!))
+            {
+                var result = EvaluateVariant(model, Variant.Int8Static, bytes, graph, calibrationJson, data, "Keep" + sensitivity.Count, group.Nodes);
+                log?.Invoke($"{model.Name} INT8 with {group.Kind} in float: " + (result.Error ?? $"top-1 {100.0 * result.Correct / data.Count:F2}%"));
+                sensitivity.Add(new SensitivityResult(group, result));
+            }
+        }
 
         var watch = Stopwatch.StartNew();
         var ort = RunOnnxRuntime(bytes, data);
@@ -172,6 +188,7 @@ public static class AccuracyEvaluator
             OrtCorrect = ort.Correct,
             Calibration = calibrationJson == null ? null : CalibrationFile.Read(calibrationJson),
             Methods = methods,
+            Sensitivity = sensitivity,
             TorchTop1 = ReadTorchTop1(model.ReferencePath),
         };
     }
@@ -226,7 +243,8 @@ public static class AccuracyEvaluator
         public TensorStatistics? Finish() => null;
     }
 
-    private static VariantResult EvaluateVariant(SampleModel model, Variant variant, byte[] bytes, Graph graph, string? calibrationJson, FashionMnistData data, string? suffix = null)
+    private static VariantResult EvaluateVariant(SampleModel model, Variant variant, byte[] bytes, Graph graph, string? calibrationJson, FashionMnistData data,
+        string? suffix = null, IReadOnlyList<string>? keepFloat = null)
     {
         var watch = Stopwatch.StartNew();
         string className = ClassName(model, variant) + (suffix == null ? "" : char.ToUpperInvariant(suffix[0]) + suffix.Substring(1));
@@ -236,6 +254,8 @@ public static class AccuracyEvaluator
         if (variant == Variant.Int8Static && calibrationJson != null)
             additional.Add(new InMemoryAdditionalText("/project/Models/" + CalibrationFile.DefaultPathFor(model.OnnxFile), calibrationJson));
         string arguments = variant == Variant.Fp32 ? ", Precision = QuantGen.Precision.Float32" : "";
+        if (keepFloat is { Count: > 0 })
+            arguments += ", KeepFloat = new[] { " + string.Join(", ", keepFloat.Select(n => "\"" + n.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"")) + " }";
         string source = $"namespace Tests;\n\n[QuantGen.OnnxModel(\"{modelPath}\"{arguments})]\npublic static partial class {className};\n";
 
         var run = GeneratorHarness.Run(new[] { source }, additional);

@@ -55,6 +55,7 @@ public static class AccuracyReportWriter
             s.Append("**Did not run:** ").Append(string.Join("; ", broken)).Append(".\n\n");
 
         WriteMethods(s, results);
+        WriteSensitivity(s, results);
 
         s.Append("## What static, dynamic and QDQ mean\n\n");
         s.Append("- **FP32** is `[OnnxModel(\"...\", Precision = QuantGen.Precision.Float32)]`: float weights and float math, the model as exported.\n");
@@ -115,6 +116,31 @@ public static class AccuracyReportWriter
             return drops.Any(d => d == null) ? "n/a" : "**" + Points(-drops.Average(d => d!.Value)) + "**";
         })));
         s.Append(" |\n\n");
+    }
+
+    /// <summary>What each group of integer nodes costs: INT8 static with the group kept in float, the rest INT8.</summary>
+    private static void WriteSensitivity(StringBuilder s, IReadOnlyList<ModelResult> results)
+    {
+        var measured = results.Where(r => r.Sensitivity.Count > 0).ToList();
+        if (measured.Count == 0)
+            return;
+        s.Append("## INT8 sensitivity by kind of node\n\n");
+        s.Append("INT8 static (mse calibration) with one group of integer nodes kept in float (`KeepFloat`) and everything else as the default ")
+            .Append("policy quantizes it: how much of the INT8 drop each group is responsible for. A group that recovers nothing costs nothing ")
+            .Append("in INT8 and stays INT8 by default; LayerNormalization, Softmax and Gelu are float in every row (the policy: ")
+            .Append("[quantization.md](quantization.md#transformers)). The text models' rows are in [samples/Fortunes/sensitivity.md](../samples/Fortunes/sensitivity.md).\n\n");
+        foreach (var r in measured)
+        {
+            s.Append($"**{r.Model.Name}**: FP32 {Top1(r, r.Fp32)}, INT8 static {Top1(r, r.Int8Static)} ({Delta(r, r.Int8Static)}).\n\n");
+            s.Append("| Kept in float | Nodes | Top-1 | − FP32 | − INT8 static |\n");
+            s.Append("|---|---|---|---|---|\n");
+            foreach (var row in r.Sensitivity)
+            {
+                string recovered = row.Result.Error != null ? "n/a" : Points(r.Top1(row.Result.Correct) - r.Top1(r.Int8Static.Correct));
+                s.Append($"| {row.Group.Kind} | {row.Group.Nodes.Count} | {Top1(r, row.Result)} | {Delta(r, row.Result)} | {recovered} |\n");
+            }
+            s.Append('\n');
+        }
     }
 
     private static void WriteModel(StringBuilder s, ModelResult r)

@@ -11,12 +11,15 @@ namespace QuantGen.Accuracy;
 /// </summary>
 public sealed record SampleModel(string Name, string Architecture, bool HasQdq)
 {
+    /// <summary>Whether the suite also measures what each group of integer nodes costs (<see cref="SensitivityGroups"/>): the transformers.</summary>
+    public bool MeasuresSensitivity { get; init; }
+
     public static IReadOnlyList<SampleModel> All { get; } = new[]
     {
         new SampleModel("fashion_cnn", "Conv3x3 1->8 pad 1 (BN folded), Relu, MaxPool 2, Conv3x3 8->16 (BN folded), Relu, MaxPool 2, Flatten 576, Gemm 64, Relu, Gemm 10", HasQdq: false),
         new SampleModel("fashion_mlp", "Flatten 784, Gemm 256, Relu, Gemm 128, Relu, Gemm 10", HasQdq: false),
         new SampleModel("fashion_resnet", "stem Conv3x3 1->16 + Relu; 3 basic blocks (16, 32 and 64 channels, Add shortcuts, the last two stride 2 with Conv1x1 projections); GlobalAveragePool, Gemm 10", HasQdq: false),
-        new SampleModel("fashion_vit", "ViT: Conv7x7 stride 7 1->64 patch embedding (16 patches), class token and positional embedding (17 tokens of 64); 4 pre-norm encoder blocks [LayerNormalization, 4-head self-attention (MatMul 64x192 qkv, q.kT MatMul, Softmax, .v MatMul, MatMul 64x64), Add, LayerNormalization, MatMul 64x128, Gelu, MatMul 128x64, Add]; LayerNormalization of the class token, Gemm 10", HasQdq: false),
+        new SampleModel("fashion_vit", "ViT: Conv7x7 stride 7 1->64 patch embedding (16 patches), class token and positional embedding (17 tokens of 64); 4 pre-norm encoder blocks [LayerNormalization, 4-head self-attention (MatMul 64x192 qkv, q.kT MatMul, Softmax, .v MatMul, MatMul 64x64), Add, LayerNormalization, MatMul 64x128, Gelu, MatMul 128x64, Add]; LayerNormalization of the class token, Gemm 10", HasQdq: false) { MeasuresSensitivity = true },
         new SampleModel("fashion_qat", "fashion_cnn's architecture trained with quantization (QAT): every weight, the input, each Relu output and the logits pass through QuantizeLinear/DequantizeLinear", HasQdq: true),
     };
 
