@@ -96,7 +96,8 @@ public sealed partial class OnnxModelGenerator
             // options than the attribute's, and the generated code would throw at its first Predict.
             if (input.Weights != null && result.Weights != null && !string.Equals(result.Weights.Sha256Hex, input.Weights.Sha256Hex, StringComparison.OrdinalIgnoreCase))
             {
-                string attributeOptions = ((Precision)request.Precision).ToString() + (request.KeepFloat.Count > 0 ? ", KeepFloat " + string.Join(";", request.KeepFloat) : "") + (input.Calibration != null ? ", calibration " + input.CalibrationPath : "");
+                string attributeOptions = ((Precision)request.Precision).ToString() + (request.KeepFloat.Count > 0 ? ", KeepFloat " + string.Join(";", request.KeepFloat) : "")
+                    + (request.Dimensions.Count > 0 ? ", Dimensions " + string.Join(";", request.Dimensions) : "") + (input.Calibration != null ? ", calibration " + input.CalibrationPath : "");
                 var d = DiagnosticCatalog.WeightsResourceMismatch.Create(payload.Path, input.Weights.Sha256Hex, request.FullName, result.Weights.Sha256Hex, "task: " + input.Weights.Options + "; attribute: " + attributeOptions);
                 diagnostics.Add(AtAttribute(request, d));
                 // Like every other error: no code, rather than code that would throw at its first Predict.

@@ -24,8 +24,10 @@ namespace QuantGen.Build;
 /// pass <see cref="WeightsResourceThreshold"/> bytes), <c>Resource</c> or <c>Literals</c>.</item>
 /// <item><c>QuantGenWeightsFile</c>, <c>QuantGenWeightsManifest</c>: where the resource's bytes and the manifest the
 /// generator reads go when the weights take the resource path (both deleted otherwise).</item>
-/// <item><c>QuantGenPrecision</c>, <c>QuantGenKeepFloat</c>, <c>QuantGenCalibration</c> (optional): the options the
-/// weights are compiled with on the resource path; they must match [OnnxModel]'s (the generator checks, QG0029).</item>
+/// <item><c>QuantGenPrecision</c>, <c>QuantGenKeepFloat</c>, <c>QuantGenCalibration</c>, <c>QuantGenDimensions</c> (optional):
+/// the options the weights are compiled with on the resource path; they must match [OnnxModel]'s (the generator checks,
+/// QG0029). <c>QuantGenDimensions</c> is the attribute's <c>Dimensions</c>, entries separated by <c>;</c>
+/// (<c>sequence=128</c>): a model with free input dimensions does not compile without it.</item>
 /// <item><c>QuantGenDependencyFile</c> (optional): where to list the external-data files read, one full
 /// path a line, so the targets can add them to their Inputs; deleted when the model has none.</item>
 /// </list>
@@ -167,6 +169,7 @@ public sealed class EncodeOnnxModels : Task
             : precisionText.Equals("Int8", StringComparison.OrdinalIgnoreCase) ? Precision.Int8
             : throw new ArgumentException($"QuantGenPrecision=\"{precisionText}\" is not one of Int8, Float32.");
         var keepFloat = model.GetMetadata("QuantGenKeepFloat").Split(new[] { ';' }, StringSplitOptions.RemoveEmptyEntries);
+        var dimensions = model.GetMetadata("QuantGenDimensions").Split(new[] { ';' }, StringSplitOptions.RemoveEmptyEntries);
         string calibrationPath = model.GetMetadata("QuantGenCalibration");
         string calibrationFull = calibrationPath.Length > 0 ? Path.GetFullPath(calibrationPath)
             : Path.ChangeExtension(fullPath, null) + ".calib.json";
@@ -179,6 +182,7 @@ public sealed class EncodeOnnxModels : Task
             ModelPath = modelPath,
             Precision = precision,
             KeepFloat = keepFloat,
+            Dimensions = dimensions,
             CalibrationJson = calibrationJson,
             CalibrationPath = calibrationJson != null ? calibrationFull : "",
             WeightStorage = WeightStorage.Resource,
@@ -192,7 +196,8 @@ public sealed class EncodeOnnxModels : Task
             throw new WeightsCompileException(first);
         }
 
-        string options = precision.ToString() + (keepFloat.Length > 0 ? ", KeepFloat " + string.Join(";", keepFloat) : "") + (calibrationJson != null ? ", calibration " + calibrationFull : "");
+        string options = precision.ToString() + (keepFloat.Length > 0 ? ", KeepFloat " + string.Join(";", keepFloat) : "")
+            + (dimensions.Length > 0 ? ", Dimensions " + string.Join(";", dimensions) : "") + (calibrationJson != null ? ", calibration " + calibrationFull : "");
         WriteIfChanged(weightsFile, result.Weights.Bytes);
         WriteIfChanged(manifestFile, Utf8NoBom.GetBytes(WeightsManifest.Write(new WeightsManifest.Content(
             modelPath, result.Weights.ResourceName, result.Weights.Bytes.LongLength, result.Weights.Sha256Hex, options))));
