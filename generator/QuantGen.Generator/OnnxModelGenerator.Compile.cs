@@ -67,7 +67,7 @@ public sealed partial class OnnxModelGenerator
             ModelTextFormat.Payload payload;
             try
             {
-                payload = ModelTextFormat.Read(model.Text);
+                payload = ModelTextFormat.Read(new SourceTextReader(model.Text));
             }
             catch (FormatException e)
             {
@@ -164,6 +164,28 @@ public sealed partial class OnnxModelGenerator
         if (byName.Count > 0) return byName;
         string transportSuffix = "/" + wanted + ModelTextFormat.Extension;
         return models.Where(m => m.Path.Length == 0 && Normalize(m.TransportPath).EndsWith(transportSuffix, StringComparison.OrdinalIgnoreCase)).ToList();
+    }
+
+    /// <summary>A SourceText read in blocks (SourceText.CopyTo), so decoding never makes a string of the whole file.</summary>
+    private sealed class SourceTextReader : System.IO.TextReader
+    {
+        private readonly Microsoft.CodeAnalysis.Text.SourceText _text;
+        private int _position;
+
+        public SourceTextReader(Microsoft.CodeAnalysis.Text.SourceText text) => _text = text;
+
+        public override int Peek() => _position < _text.Length ? _text[_position] : -1;
+
+        public override int Read() => _position < _text.Length ? _text[_position++] : -1;
+
+        public override int Read(char[] buffer, int index, int count)
+        {
+            int n = Math.Min(count, _text.Length - _position);
+            if (n <= 0) return 0;
+            _text.CopyTo(_position, buffer, index, n);
+            _position += n;
+            return n;
+        }
     }
 
     private static string Normalize(string path)

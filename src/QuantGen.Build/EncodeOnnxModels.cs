@@ -114,8 +114,13 @@ public sealed class EncodeOnnxModels : Task
             }
         }
 
-        string text = ModelTextFormat.Write(new ModelTextFormat.Payload(modelPath, fullPath, bytes, externalFiles));
-        bool changed = WriteIfChanged(outputFile, Utf8NoBom.GetBytes(text));
+        // Streamed to the file: the text of a 400 MB model is 1.1 GB of chars, which must not sit in memory.
+        var payload = new ModelTextFormat.Payload(modelPath, fullPath, bytes, externalFiles);
+        bool changed = WriteIfChanged(outputFile, stream =>
+        {
+            using var writer = new StreamWriter(stream, Utf8NoBom, 1 << 16);
+            ModelTextFormat.Write(writer, payload);
+        });
         Log.LogMessage(changed ? MessageImportance.Normal : MessageImportance.Low,
             changed ? "QuantGen: encoded '{0}' -> '{1}'" : "QuantGen: '{1}' is up to date with '{0}'", model.ItemSpec, outputFile);
 
@@ -206,31 +211,55 @@ public sealed class EncodeOnnxModels : Task
     }
 
     /// <summary>Writes <paramref name="content"/> unless the file already holds exactly that; true when written.</summary>
-    internal static bool WriteIfChanged(string path, byte[] content)
-    {
-        var existing = new FileInfo(path);
-        if (existing.Exists && existing.Length == content.Length && SameBytes(File.ReadAllBytes(path), content))
-            return false;
+    internal static bool WriteIfChanged(string path, byte[] content) => WriteIfChanged(path, stream => stream.Write(content, 0, content.Length));
 
+    /// <summary>
+    /// Writes what <paramref name="write"/> writes unless the file already holds exactly that; true when written. The
+    /// content goes to a file beside the target first (never to memory: it can be GBs), which then replaces the
+    /// target only when the two differ, so an unchanged file keeps its timestamp and an interrupted build never
+    /// leaves a truncated file that looks newer than its model.
+    /// </summary>
+    internal static bool WriteIfChanged(string path, Action<Stream> write)
+    {
         string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
 
-        // Write beside the target and move it into place, so an interrupted build never leaves a
-        // truncated file that looks newer than its model.
         string temporary = path + ".tmp";
-        File.WriteAllBytes(temporary, content);
+        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+            write(stream);
+        if (File.Exists(path) && SameContent(path, temporary))
+        {
+            File.Delete(temporary);
+            return false;
+        }
         if (File.Exists(path)) File.Replace(temporary, path, null);
         else File.Move(temporary, path);
         return true;
     }
 
-    private static bool SameBytes(byte[] a, byte[] b)
+    private static bool SameContent(string a, string b)
     {
-        if (a.Length != b.Length) return false;
-        for (int i = 0; i < a.Length; i++)
+        if (new FileInfo(a).Length != new FileInfo(b).Length) return false;
+        using var first = new FileStream(a, FileMode.Open, FileAccess.Read, FileShare.Read, 1);
+        using var second = new FileStream(b, FileMode.Open, FileAccess.Read, FileShare.Read, 1);
+        var x = new byte[1 << 16];
+        var y = new byte[1 << 16];
+        while (true)
         {
-            if (a[i] != b[i]) return false;
+            int n = ReadFully(first, x);
+            if (n != ReadFully(second, y)) return false;
+            if (n == 0) return true;
+            for (int i = 0; i < n; i++)
+            {
+                if (x[i] != y[i]) return false;
+            }
         }
-        return true;
+    }
+
+    private static int ReadFully(Stream stream, byte[] buffer)
+    {
+        int total = 0, n;
+        while (total < buffer.Length && (n = stream.Read(buffer, total, buffer.Length - total)) > 0) total += n;
+        return total;
     }
 }
