@@ -188,6 +188,7 @@ public static class QdqExporter
                         Around(node, "AveragePool", new[] { Dequantized(node.Inputs[0], node.Name) }, Fused(node), OriginalOf(node).Attributes.Values);
                         return;
                     case "QLookup": Lookup(node); return;
+                    case "QGatherRows": GatherRows(node); return;
                     default:
                         throw new NotSupportedException($"{node.OpType} '{node.Name}' has no QDQ form (dynamic quantization cannot be exported)");
                 }
@@ -213,6 +214,23 @@ public static class QdqExporter
             string before = _b.Unique(outputs[0] + "_before_" + node.Activation.Kind.ToString().ToLowerInvariant());
             _b.Node(node.OpType, node.Name, inputs, new[] { before }.Concat(outputs.Skip(1)), node.Attributes.Values.Select(OnnxProtoBuilder.Attribute));
             Activation(node.Activation, before, outputs[0], node.Name);
+        }
+
+        /// <summary>
+        /// QGatherRows (an embedding table in int8, a scale per row) becomes a Gather from the table's dequantized float
+        /// values (q * scale, as the generated code computes them): the same numbers, and ORT reads them straight
+        /// rather than dequantizing the whole table on every run, which a DequantizeLinear in front of the Gather would.
+        /// </summary>
+        private void GatherRows(Node node)
+        {
+            var table = _graph[node.Inputs[0]].Constant!;
+            var scales = _graph[node.Inputs[2]].Constant!.Floats!;
+            int n = table.Shape[1];
+            var values = new float[table.Length];
+            for (int i = 0; i < values.Length; i++) values[i] = table.Longs![i] * scales[i / n];
+            string name = _b.Unique(node.Name + ".table_dequantized");
+            _b.Initializer(name, Tensor.FromFloats(table.Shape, values));
+            _b.Node("Gather", node.Name, new[] { name, Input(node, 1) }, new[] { Name(node.Outputs[0]) }, Array.Empty<AttributeProto>());
         }
 
         /// <summary>A float input: a constant becomes an initializer (once), anything else is referenced by name.</summary>
