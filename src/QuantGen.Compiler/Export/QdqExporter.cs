@@ -206,6 +206,11 @@ public static class QdqExporter
                 return;
             }
             var outputs = node.Outputs.Select(o => o.Length == 0 ? "" : Name(o)).ToList();
+            if (node.OpType == "Gelu" && _opset < 20 && node.Activation == null)
+            {
+                GeluDecomposed(node, inputs[0], outputs[0]);
+                return;
+            }
             if (node.Activation == null)
             {
                 _b.Node(node.OpType, node.Name, inputs, outputs, node.Attributes.Values.Select(OnnxProtoBuilder.Attribute));
@@ -231,6 +236,29 @@ public static class QdqExporter
             string name = _b.Unique(node.Name + ".table_dequantized");
             _b.Initializer(name, Tensor.FromFloats(table.Shape, values));
             _b.Node("Gather", node.Name, new[] { name, Input(node, 1) }, new[] { Name(node.Outputs[0]) }, Array.Empty<AttributeProto>());
+        }
+
+        /// <summary>
+        /// Gelu is an ONNX op from opset 20; the compiler fuses the decomposed form models below 20 are exported with
+        /// (FuseGelu), so for those the export writes that form back: 0.5 x (1 + erf(x / √2)), or with approximate =
+        /// "tanh" 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))). ORT fuses either into its own Gelu kernel.
+        /// </summary>
+        private void GeluDecomposed(Node node, string x, string y)
+        {
+            string Constant(string suffix, float value) => _b.Initializer(_b.Unique(node.Name + "." + suffix), Tensor.FromFloats(Array.Empty<int>(), new[] { value }));
+            string Step(string op, string suffix, params string[] inputs)
+            {
+                string output = _b.Unique(y + "_" + suffix);
+                _b.Node(op, node.Name + "/" + suffix, inputs, new[] { output });
+                return output;
+            }
+            bool tanh = node.Attributes.TryGetValue("approximate", out var a) && a.String == "tanh";
+            string gate = tanh
+                ? Step("Tanh", "tanh", Step("Mul", "scaled", Constant("sqrt_2_over_pi", 0.7978845608028654f),
+                    Step("Add", "cubic", x, Step("Mul", "cube", Constant("coefficient", 0.044715f), Step("Mul", "x3", x, Step("Mul", "x2", x, x))))))
+                : Step("Erf", "erf", Step("Div", "scaled", x, Constant("sqrt2", 1.4142135f)));
+            string half = Step("Mul", "half_x", x, Constant("half", 0.5f));
+            _b.Node("Mul", node.Name, new[] { half, Step("Add", "one_plus", gate, Constant("one", 1f)) }, new[] { y });
         }
 
         /// <summary>A float input: a constant becomes an initializer (once), anything else is referenced by name.</summary>
