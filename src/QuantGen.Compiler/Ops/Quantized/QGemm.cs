@@ -1,4 +1,3 @@
-using System;
 using QuantGen.Compiler.Emit;
 using QuantGen.Compiler.Ir;
 using QuantGen.Compiler.Quantization;
@@ -131,31 +130,14 @@ public sealed class QGemm : Operator
         }
         if (fourRows)
         {
-            // Channels in panels of about 128 KB of packed weights, each run over all rows (4 at a time) while it sits
-            // in L2: the weights are read from memory once per call, not once per 4 rows.
-            int panel = Math.Max(1, Math.Min(blocks, 128 * 1024 / (k4 * 32)));
-            using (w.Block($"for (int b0 = 0; b0 < {blocks}; b0 += {panel})"))
+            w.Line("int m = 0;");
+            using (w.Block($"for (; m + 4 <= {rows}; m += 4)"))
             {
-                w.Line($"int nb = Math.Min({panel}, {blocks} - b0), c0 = b0 * 8, nc = Math.Min(nb * 8, {n} - c0);");
-                using (w.Block($"for (int m4 = 0; m4 + 4 <= {rows}; m4 += 4)"))
-                {
-                    w.Line($"// 4 rows share each load of the packed weights.");
-                    w.Line($"{ctx.Helper(KernelHelpers.GemmRows4U8S8)}({x}.Slice(m4 * {k}, {4 * k}), {wt}.Slice(b0 * {k4 * 32}, nb * {k4 * 32}), acc, {accStride}, nb, {k4});");
-                    using (w.Block("for (int i = 0; i < 4; i++)"))
-                    {
-                        if (dynamic)
-                        {
-                            using (w.Block("for (int c = 0; c < nc; c++)"))
-                                DynamicEpilogue.EmitStore(ctx, $"{y}[(m4 + i) * {n} + c0 + c]", $"acc[i * {accStride} + c]", "c0 + c");
-                        }
-                        else
-                        {
-                            w.Line($"{ctx.Helper(KernelHelpers.RequantizeChannelsU8)}(acc.Slice(i * {accStride}, nc), {y}.Slice((m4 + i) * {n} + c0, nc), {ctx.In(2)}.Slice(c0, nc), {ctx.In(3)}.Slice(c0, nc), {ctx.In(4)}.Slice(c0, nc), {r.YZero}, {r.Min}, {r.Max});");
-                        }
-                    }
-                }
+                w.Line($"// 4 rows share each load of the packed weights.");
+                w.Line($"{ctx.Helper(KernelHelpers.GemmRows4U8S8)}({x}.Slice(m * {k}, {4 * k}), {wt}, acc, {accStride}, {blocks}, {k4});");
+                using (w.Block("for (int i = 0; i < 4; i++)"))
+                    Store("(m + i)", $"i * {accStride} + ");
             }
-            w.Line($"int m = {rows / 4 * 4};");
         }
         using (w.Block(fourRows ? $"for (; m < {rows}; m++)" : $"for (int m = 0; m < {rows}; m++)"))
         {
