@@ -125,33 +125,27 @@ public sealed class MatMul : Operator
         string ao = offsets[0], bo = offsets[1], yo = offsets[2];
 
         // A constant B and rows of A to spare: 4 rows at a time share each row of B, in 4 independent sums (the same
-        // bits as one at a time). Columns go in panels of about 128 KB of B, each panel run over all rows while it sits
-        // in L2, so B is read from memory once per call rather than once per 4 rows (BERT-base: 11 GB a call).
-        // The rows left over, and everything else, take the loop below.
+        // bits as one at a time); the rows left over, and everything else, take the loop below.
         bool fourRows = bConst != null && d.N > 1 && m >= 4 && dims.Length == 0;
         if (fourRows)
         {
-            int panel = Math.Max(1, Math.Min(d.N, 32 * 1024 / d.K));
-            using (w.Block($"for (int n0 = 0; n0 < {d.N}; n0 += {panel})"))
+            w.Line("int m0 = 0;");
+            using (w.Block($"for (; m0 + 4 <= {m}; m0 += 4)"))
             {
-                w.Line($"int n1 = Math.Min(n0 + {panel}, {d.N});");
-                using (w.Block($"for (int m0 = 0; m0 + 4 <= {m}; m0 += 4)"))
+                for (int r = 0; r < 4; r++)
                 {
+                    w.Line($"var rowA{r} = {a}.Slice({StridedCopy.Offset(ao, $"(m0 + {r})", d.K)}, {d.K});");
+                    w.Line($"var rowY{r} = {y}.Slice({StridedCopy.Offset(yo, $"(m0 + {r})", d.N)}, {d.N});");
+                }
+                using (w.Block($"for (int n = 0; n < {d.N}; n++)"))
+                {
+                    w.Line($"{ctx.Helper(KernelHelpers.DotRows4)}(rowA0, rowA1, rowA2, rowA3, {b}.Slice({StridedCopy.Offset(bo, "n", d.K)}, {d.K}), out float v0, out float v1, out float v2, out float v3);");
                     for (int r = 0; r < 4; r++)
-                    {
-                        w.Line($"var rowA{r} = {a}.Slice({StridedCopy.Offset(ao, $"(m0 + {r})", d.K)}, {d.K});");
-                        w.Line($"var rowY{r} = {y}.Slice({StridedCopy.Offset(yo, $"(m0 + {r})", d.N)}, {d.N});");
-                    }
-                    using (w.Block("for (int n = n0; n < n1; n++)"))
-                    {
-                        w.Line($"{ctx.Helper(KernelHelpers.DotRows4)}(rowA0, rowA1, rowA2, rowA3, {b}.Slice({StridedCopy.Offset(bo, "n", d.K)}, {d.K}), out float v0, out float v1, out float v2, out float v3);");
-                        for (int r = 0; r < 4; r++)
-                            w.Line($"rowY{r}[n] = {ctx.Activate($"v{r}")};");
-                    }
+                        w.Line($"rowY{r}[n] = {ctx.Activate($"v{r}")};");
                 }
             }
         }
-        using (fourRows ? w.Block($"for (int m = {m / 4 * 4}; m < {m}; m++)") : Loop(w, "m", m))
+        using (fourRows ? w.Block($"for (int m = m0; m < {m}; m++)") : Loop(w, "m", m))
         {
             w.Line($"var row = {a}.Slice({Index(ao, "m", d.K, m)}, {d.K});");
             if (dots)

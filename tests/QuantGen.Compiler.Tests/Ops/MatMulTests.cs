@@ -48,10 +48,9 @@ public class MatMulTests
     [Fact]
     public void Four_rows_at_a_time_give_the_same_bits_as_one_row_at_a_time()
     {
-        // x: 7 rows (4 through DotRows4, 3 left over), K = 8203 (vector steps and a scalar tail; panels of 3 columns of
-        // B, so 2 panels). x1: one row through the single-row path; fed each row of x in turn, it must give that row of
-        // y exactly.
-        const int k = 8203, n = 5;
+        // x: 7 rows (4 through DotRows4, 3 left over), K = 19 (vector steps and a scalar tail). x1: one row through the
+        // single-row path; fed each row of x in turn, it must give that row of y exactly.
+        const int k = 19, n = 5;
         var model = new OnnxModelBuilder(opset: 13)
             .Input("x", 7, k).Input("x1", 1, k)
             .Initializer("w", new long[] { k, n }, Floats(k * n, 20))
@@ -61,9 +60,7 @@ public class MatMulTests
             .ToBytes();
         var x = Floats(7 * k, 21, scale: 3f);
         using var loaded = MatchesOnnxRuntime(model, x, x.Take(k).ToArray());
-        string kernels = Kernels(model);
-        Assert.Contains("DotRows4(rowA0, rowA1, rowA2, rowA3, Weights.rows_Bt.Slice(n * 8203, 8203)", kernels);
-        Assert.Contains("n0 += 3)", kernels);
+        Assert.Contains("DotRows4(rowA0, rowA1, rowA2, rowA3, Weights.rows_Bt.Slice(n * 19, 19)", Kernels(model));
         var y = (float[])loaded.Run(x, x.Take(k).ToArray())[0];
         for (int r = 0; r < 7; r++)
         {
