@@ -6,7 +6,6 @@ namespace QuantGen.Compiler.Emit;
 public static partial class KernelHelpers
 {
     public const string Dot = "Dot";
-    public const string DotRows4 = "DotRows4";
     public const string QuantizeU8 = "QuantizeU8";
     public const string RequantizeToU8 = "RequantizeToU8";
 
@@ -31,40 +30,6 @@ public static partial class KernelHelpers
                 for (; i < a.Length; i++)
                     sum += a[i] * b[i];
                 return sum;
-            }
-            """,
-        [DotRows4] = """
-            /// <summary>
-            /// Dot(a0, b) .. Dot(a3, b) at once, each with exactly Dot's operations in Dot's order (so the same bits): four
-            /// independent accumulator chains instead of one, and each load of b serves four rows.
-            /// </summary>
-            private static void DotRows4(ReadOnlySpan<float> a0, ReadOnlySpan<float> a1, ReadOnlySpan<float> a2, ReadOnlySpan<float> a3, ReadOnlySpan<float> b,
-                out float s0, out float s1, out float s2, out float s3)
-            {
-                int i = 0;
-                s0 = s1 = s2 = s3 = 0f;
-                if (Vector256.IsHardwareAccelerated && b.Length >= 8)
-                {
-                    Vector256<float> c0 = Vector256<float>.Zero, c1 = Vector256<float>.Zero, c2 = Vector256<float>.Zero, c3 = Vector256<float>.Zero;
-                    ref float r0 = ref MemoryMarshal.GetReference(a0.Slice(0, b.Length));
-                    ref float r1 = ref MemoryMarshal.GetReference(a1.Slice(0, b.Length));
-                    ref float r2 = ref MemoryMarshal.GetReference(a2.Slice(0, b.Length));
-                    ref float r3 = ref MemoryMarshal.GetReference(a3.Slice(0, b.Length));
-                    ref float rb = ref MemoryMarshal.GetReference(b);
-                    for (; i <= b.Length - 8; i += 8)
-                    {
-                        var vb = Vector256.LoadUnsafe(ref rb, (nuint)i);
-                        c0 += Vector256.LoadUnsafe(ref r0, (nuint)i) * vb;
-                        c1 += Vector256.LoadUnsafe(ref r1, (nuint)i) * vb;
-                        c2 += Vector256.LoadUnsafe(ref r2, (nuint)i) * vb;
-                        c3 += Vector256.LoadUnsafe(ref r3, (nuint)i) * vb;
-                    }
-                    s0 = Vector256.Sum(c0); s1 = Vector256.Sum(c1); s2 = Vector256.Sum(c2); s3 = Vector256.Sum(c3);
-                }
-                for (; i < b.Length; i++)
-                {
-                    s0 += a0[i] * b[i]; s1 += a1[i] * b[i]; s2 += a2[i] * b[i]; s3 += a3[i] * b[i];
-                }
             }
             """,
         [QuantizeU8] = """

@@ -124,28 +124,7 @@ public sealed class MatMul : Operator
             w.Line($"int {string.Join(", ", declared)};");
         string ao = offsets[0], bo = offsets[1], yo = offsets[2];
 
-        // A constant B and rows of A to spare: 4 rows at a time share each row of B, in 4 independent sums (the same
-        // bits as one at a time); the rows left over, and everything else, take the loop below.
-        bool fourRows = bConst != null && d.N > 1 && m >= 4 && dims.Length == 0;
-        if (fourRows)
-        {
-            w.Line("int m0 = 0;");
-            using (w.Block($"for (; m0 + 4 <= {m}; m0 += 4)"))
-            {
-                for (int r = 0; r < 4; r++)
-                {
-                    w.Line($"var rowA{r} = {a}.Slice({StridedCopy.Offset(ao, $"(m0 + {r})", d.K)}, {d.K});");
-                    w.Line($"var rowY{r} = {y}.Slice({StridedCopy.Offset(yo, $"(m0 + {r})", d.N)}, {d.N});");
-                }
-                using (w.Block($"for (int n = 0; n < {d.N}; n++)"))
-                {
-                    w.Line($"{ctx.Helper(KernelHelpers.DotRows4)}(rowA0, rowA1, rowA2, rowA3, {b}.Slice({StridedCopy.Offset(bo, "n", d.K)}, {d.K}), out float v0, out float v1, out float v2, out float v3);");
-                    for (int r = 0; r < 4; r++)
-                        w.Line($"rowY{r}[n] = {ctx.Activate($"v{r}")};");
-                }
-            }
-        }
-        using (fourRows ? w.Block($"for (int m = m0; m < {m}; m++)") : Loop(w, "m", m))
+        using (Loop(w, "m", m))
         {
             w.Line($"var row = {a}.Slice({Index(ao, "m", d.K, m)}, {d.K});");
             if (dots)
