@@ -31,11 +31,12 @@ public static partial class KernelHelpers
                 double z = Math.Abs(x);
                 if (z < 0.5)
                 {
-                    // The series' first 11 terms by Horner in x², no division (as ScalarMath.Erf).
-                    double x2 = x * x;
-                    double sum = x * (1.0 + x2 * (-0.3333333333333333 + x2 * (0.1 + x2 * (-0.023809523809523808 + x2 * (0.004629629629629629 + x2 * (-0.0007575757575757576
-                        + x2 * (0.00010683760683760684 + x2 * (-1.3227513227513228e-05 + x2 * (1.4589169000933706e-06 + x2 * (-1.4503852223150468e-07
-                        + x2 * 1.3122532963802806e-08))))))))));
+                    double x2 = x * x, term = x, sum = x;
+                    for (int n = 1; n <= 10; n++)
+                    {
+                        term *= -x2 / n;
+                        sum += term / (2 * n + 1);
+                    }
                     return sum * 1.1283791670955126;
                 }
                 double r = 1.0 - ErfcOfPositive(z);
