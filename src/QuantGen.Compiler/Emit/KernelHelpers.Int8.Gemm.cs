@@ -2,7 +2,7 @@ using System.Collections.Generic;
 
 namespace QuantGen.Compiler.Emit;
 
-// The uint8 x int8 -> int32 matrix products: GemmU8S8 (convolutions), GemvU8S8 and GemmRows4U8S8 (Gemm/MatMul with packed weights).
+// The uint8 x int8 -> int32 matrix products: GemmU8S8 (convolutions) and GemvU8S8 (Gemm/MatMul with packed weights).
 public static partial class KernelHelpers
 {
     private static void AddInt8GemmHelpers(Dictionary<string, string> sources)
@@ -176,77 +176,6 @@ public static partial class KernelHelpers
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             private static Vector256<int> PairSums(Vector256<int> low, Vector256<int> high) =>
                 Avx2.Permute4x64(Avx2.HorizontalAdd(low, high).AsInt64(), 0b11_01_10_00).AsInt32();
-            """;
-        sources[GemmRows4U8S8] = """
-            /// <summary>
-            /// GemvU8S8 for 4 input rows at once: acc[r * accStride + n] = Σ_k x[r * k4 * 4 + k] * w[n, k], r = 0..3. With
-            /// AVX-VNNI each 32-byte load of packed weights feeds 4 dot-product instructions (one per row; 2 blocks of 8
-            /// channels per step, 8 accumulators), so a long M (a transformer's 128 tokens) reads the weights once per 4 rows
-            /// instead of once per row. Other instruction sets run GemvU8S8 row by row. The sums are exact int32 either way.
-            /// </summary>
-            private static void GemmRows4U8S8(ReadOnlySpan<byte> x, ReadOnlySpan<sbyte> packedWeights, Span<int> acc, int accStride, int blocks, int k4)
-            {
-                int k = k4 * 4;
-                if (!AvxVnni.IsSupported)
-                {
-                    for (int r = 0; r < 4; r++)
-                        GemvU8S8(x.Slice(r * k, k), packedWeights, acc.Slice(r * accStride, blocks * 8), blocks, k4);
-                    return;
-                }
-                ref byte x0 = ref MemoryMarshal.GetReference(x.Slice(0, 4 * k));
-                ref byte x1 = ref Unsafe.Add(ref x0, k);
-                ref byte x2 = ref Unsafe.Add(ref x0, 2 * k);
-                ref byte x3 = ref Unsafe.Add(ref x0, 3 * k);
-                ref byte w = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(packedWeights));
-                ref int a = ref MemoryMarshal.GetReference(acc.Slice(0, 3 * accStride + blocks * 8));
-                int blockBytes = k4 * 32;
-                int b = 0;
-                for (; b + 2 <= blocks; b += 2)
-                {
-                    Vector256<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
-                    ref byte wq = ref Unsafe.Add(ref w, b * blockBytes);
-                    for (int q = 0; q < k4; q++)
-                    {
-                        var w0 = Vector256.LoadUnsafe(ref wq).AsSByte();
-                        var w1 = Vector256.LoadUnsafe(ref wq, (nuint)blockBytes).AsSByte();
-                        var v0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x0, q * 4))).AsByte();
-                        a00 = AvxVnni.MultiplyWideningAndAdd(a00, v0, w0);
-                        a01 = AvxVnni.MultiplyWideningAndAdd(a01, v0, w1);
-                        var v1 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x1, q * 4))).AsByte();
-                        a10 = AvxVnni.MultiplyWideningAndAdd(a10, v1, w0);
-                        a11 = AvxVnni.MultiplyWideningAndAdd(a11, v1, w1);
-                        var v2 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x2, q * 4))).AsByte();
-                        a20 = AvxVnni.MultiplyWideningAndAdd(a20, v2, w0);
-                        a21 = AvxVnni.MultiplyWideningAndAdd(a21, v2, w1);
-                        var v3 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x3, q * 4))).AsByte();
-                        a30 = AvxVnni.MultiplyWideningAndAdd(a30, v3, w0);
-                        a31 = AvxVnni.MultiplyWideningAndAdd(a31, v3, w1);
-                        wq = ref Unsafe.Add(ref wq, 32);
-                    }
-                    ref int at = ref Unsafe.Add(ref a, b * 8);
-                    a00.StoreUnsafe(ref at); a01.StoreUnsafe(ref at, 8);
-                    a10.StoreUnsafe(ref at, (nuint)accStride); a11.StoreUnsafe(ref at, (nuint)(accStride + 8));
-                    a20.StoreUnsafe(ref at, (nuint)(2 * accStride)); a21.StoreUnsafe(ref at, (nuint)(2 * accStride + 8));
-                    a30.StoreUnsafe(ref at, (nuint)(3 * accStride)); a31.StoreUnsafe(ref at, (nuint)(3 * accStride + 8));
-                }
-                for (; b < blocks; b++)
-                {
-                    Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default;
-                    ref byte wq = ref Unsafe.Add(ref w, b * blockBytes);
-                    for (int q = 0; q < k4; q++)
-                    {
-                        var w0 = Vector256.LoadUnsafe(ref wq).AsSByte();
-                        a0 = AvxVnni.MultiplyWideningAndAdd(a0, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x0, q * 4))).AsByte(), w0);
-                        a1 = AvxVnni.MultiplyWideningAndAdd(a1, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x1, q * 4))).AsByte(), w0);
-                        a2 = AvxVnni.MultiplyWideningAndAdd(a2, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x2, q * 4))).AsByte(), w0);
-                        a3 = AvxVnni.MultiplyWideningAndAdd(a3, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x3, q * 4))).AsByte(), w0);
-                        wq = ref Unsafe.Add(ref wq, 32);
-                    }
-                    ref int at = ref Unsafe.Add(ref a, b * 8);
-                    a0.StoreUnsafe(ref at); a1.StoreUnsafe(ref at, (nuint)accStride);
-                    a2.StoreUnsafe(ref at, (nuint)(2 * accStride)); a3.StoreUnsafe(ref at, (nuint)(3 * accStride));
-                }
-            }
             """;
         sources[GemvU8S8] = """
             /// <summary>

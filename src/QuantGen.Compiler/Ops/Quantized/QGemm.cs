@@ -72,14 +72,11 @@ public sealed class QGemm : Operator
 
     private static int AccBytes(int n) => (n + 7) / 8 * 32;
 
-    /// <summary>Rows go 4 at a time through GemmRows4U8S8 when there are 4 or more and K needs no padded copy.</summary>
-    private static bool FourRows(int rows, int k) => rows >= 4 && XBytes(k) == 0;
-
-    /// <summary>A copy of the input row padded to whole quads (only when K is not a multiple of 4), and int32 accumulators (for 4 rows with GemmRows4U8S8).</summary>
+    /// <summary>A copy of the input row padded to whole quads (only when K is not a multiple of 4), and int32 accumulators.</summary>
     public override int ScratchBytes(OpContext ctx)
     {
-        var (rows, k, n) = Dims(ctx);
-        return XBytes(k) + AccBytes(n) * (FourRows(rows, k) ? 4 : 1);
+        var (_, k, n) = Dims(ctx);
+        return XBytes(k) + AccBytes(n);
     }
 
     /// <summary>
@@ -112,34 +109,8 @@ public sealed class QGemm : Operator
         w.Line(dynamic ? "// then the float epilogue." : "// then requantized per channel.");
         if (XBytes(k) > 0)
             w.Line($"var row = {scratch}.Slice(0, {k4 * 4});");
-        int accStride = blocks * 8;
-        bool fourRows = FourRows(rows, k);
-        w.Line($"var acc = MemoryMarshal.Cast<byte, int>({scratch}.Slice({XBytes(k)}, {AccBytes(n) * (fourRows ? 4 : 1)}));");
-        void Store(string row, string accOffset)
-        {
-            if (dynamic)
-            {
-                using (w.Block($"for (int n = 0; n < {n}; n++)"))
-                    DynamicEpilogue.EmitStore(ctx, $"{y}[{row} * {n} + n]", $"acc[{accOffset}n]", "n");
-            }
-            else
-            {
-                string accRow = accOffset.Length == 0 ? "acc" : $"acc.Slice({accOffset.TrimEnd(' ', '+')})";
-                w.Line($"{ctx.Helper(KernelHelpers.RequantizeChannelsU8)}({accRow}.Slice(0, {n}), {y}.Slice({row} * {n}, {n}), {ctx.In(2)}, {ctx.In(3)}, {ctx.In(4)}, {r.YZero}, {r.Min}, {r.Max});");
-            }
-        }
-        if (fourRows)
-        {
-            w.Line("int m = 0;");
-            using (w.Block($"for (; m + 4 <= {rows}; m += 4)"))
-            {
-                w.Line($"// 4 rows share each load of the packed weights.");
-                w.Line($"{ctx.Helper(KernelHelpers.GemmRows4U8S8)}({x}.Slice(m * {k}, {4 * k}), {wt}, acc, {accStride}, {blocks}, {k4});");
-                using (w.Block("for (int i = 0; i < 4; i++)"))
-                    Store("(m + i)", $"i * {accStride} + ");
-            }
-        }
-        using (w.Block(fourRows ? $"for (; m < {rows}; m++)" : $"for (int m = 0; m < {rows}; m++)"))
+        w.Line($"var acc = MemoryMarshal.Cast<byte, int>({scratch}.Slice({XBytes(k)}, {AccBytes(n)}));");
+        using (w.Block($"for (int m = 0; m < {rows}; m++)"))
         {
             if (XBytes(k) > 0)
             {
@@ -148,7 +119,15 @@ public sealed class QGemm : Operator
             }
             string input = XBytes(k) > 0 ? "row" : $"{x}.Slice(m * {k}, {k})";
             w.Line($"{ctx.Helper(KernelHelpers.GemvU8S8)}({input}, {wt}, acc, {blocks}, {k4});");
-            Store("m", "");
+            if (dynamic)
+            {
+                using (w.Block($"for (int n = 0; n < {n}; n++)"))
+                    DynamicEpilogue.EmitStore(ctx, $"{y}[m * {n} + n]", "acc[n]", "n");
+            }
+            else
+            {
+                w.Line($"{ctx.Helper(KernelHelpers.RequantizeChannelsU8)}(acc.Slice(0, {n}), {y}.Slice(m * {n}, {n}), {ctx.In(2)}, {ctx.In(3)}, {ctx.In(4)}, {r.YZero}, {r.Min}, {r.Max});");
+            }
         }
     }
 }
