@@ -88,6 +88,15 @@ internal sealed class TempFolder : IDisposable
         return path;
     }
 
+    /// <summary>Runs quantgen calibrate on <paramref name="model"/> into a new file of this folder, which it must write, and reads it.</summary>
+    public QuantGen.Compiler.Calibration.CalibrationFile Calibrate(string model, params string[] options)
+    {
+        string output = File($"out{Guid.NewGuid():N}.calib.json");
+        var result = CliResult.Run(new[] { "calibrate", model, "-o", output }.Concat(options).ToArray());
+        Xunit.Assert.True(result.ExitCode == 0, result.ToString());
+        return QuantGen.Compiler.Calibration.CalibrationFile.Read(System.IO.File.ReadAllText(output));
+    }
+
     public void Dispose()
     {
         try

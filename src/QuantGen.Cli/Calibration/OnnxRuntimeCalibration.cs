@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Microsoft.ML.OnnxRuntime;
+using QuantGen.Cli.Data;
 using QuantGen.Compiler.Calibration;
 
 namespace QuantGen.Cli.Calibration;
@@ -34,11 +35,11 @@ internal sealed class OnnxRuntimeCalibration : IDisposable
     /// <summary>Runs every sample of <paramref name="data"/> and hands the tensors to <paramref name="accumulator"/>.</summary>
     /// <param name="batch">Samples per run wanted (--batch).</param>
     /// <param name="progress">Called with the samples done after each run.</param>
-    public void Run(CalibrationData data, CalibrationAccumulator accumulator, int batch, Action<long> progress)
+    public void Run(InputFiles data, CalibrationAccumulator accumulator, int batch, Action<long> progress)
     {
         var inputs = data.Inputs;
         Batch = inputs.All(i => _graph.BatchFree.TryGetValue(i.Name, out bool free) && free) ? (int)Math.Min(batch, data.Samples) : 1;
-        var buffers = inputs.Select(i => new float[(long)Batch * i.Length]).ToArray();
+        var batches = data.CreateBatches(Batch);
         var outputNames = _graph.Outputs.ToArray();
         using var runOptions = new RunOptions();
 
@@ -47,10 +48,10 @@ internal sealed class OnnxRuntimeCalibration : IDisposable
         while (done < data.Samples)
         {
             int count = (int)Math.Min(Batch, data.Samples - done);
-            data.Read(count, buffers);
+            data.Read(count, batches);
             try
             {
-                RunBatch(inputs, buffers, count, outputNames, runOptions, accumulator);
+                RunBatch(batches, count, outputNames, runOptions, accumulator);
             }
             catch (OnnxRuntimeException e) when (first && count > 1)
             {
@@ -58,12 +59,9 @@ internal sealed class OnnxRuntimeCalibration : IDisposable
                 // already read, then on.
                 BatchFallback = e.Message;
                 for (int s = 0; s < count; s++)
-                {
-                    var one = inputs.Select((input, i) => buffers[i].AsSpan(s * input.Length, input.Length).ToArray()).ToArray();
-                    RunBatch(inputs, one, 1, outputNames, runOptions, accumulator);
-                }
+                    RunBatch(batches.Select(b => b.Sample(s)).ToArray(), 1, outputNames, runOptions, accumulator);
                 Batch = 1;
-                buffers = inputs.Select(i => new float[i.Length]).ToArray();
+                batches = data.CreateBatches(1);
             }
             first = false;
             done += count;
@@ -72,22 +70,20 @@ internal sealed class OnnxRuntimeCalibration : IDisposable
         }
     }
 
-    private void RunBatch(IReadOnlyList<Compiler.Ir.Value> inputs, float[][] buffers, int count, string[] outputNames,
-        RunOptions runOptions, CalibrationAccumulator accumulator)
+    private void RunBatch(InputBatch[] batches, int count, string[] outputNames, RunOptions runOptions, CalibrationAccumulator accumulator)
     {
-        var values = new OrtValue[inputs.Count];
+        var values = new OrtValue[batches.Length];
         try
         {
-            for (int i = 0; i < inputs.Count; i++)
+            for (int i = 0; i < batches.Length; i++)
+                values[i] = batches[i].ToOrtValue(count);
+            using var results = _session.Run(runOptions, batches.Select(b => b.Input.Name).ToArray(), values, outputNames);
+            // Float inputs are calibrated like any activation; integer inputs (token ids) are not quantized.
+            foreach (var batch in batches)
             {
-                var shape = inputs[i].Shape!.Select(d => (long)d).ToArray();
-                shape[0] = count; // the batch dimension (1 in QuantGen's shape, which compiles for batch 1)
-                var memory = buffers[i].AsMemory(0, count * inputs[i].Length);
-                values[i] = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, memory, shape);
+                if (batch.Floats != null)
+                    accumulator.Observe(batch.Input.Name, batch.Floats.AsSpan(0, count * batch.Input.Length));
             }
-            using var results = _session.Run(runOptions, inputs.Select(i => i.Name).ToArray(), values, outputNames);
-            for (int i = 0; i < inputs.Count; i++)
-                accumulator.Observe(inputs[i].Name, buffers[i].AsSpan(0, count * inputs[i].Length));
             for (int o = 0; o < outputNames.Length; o++)
                 accumulator.Observe(outputNames[o], results[o].GetTensorDataAsSpan<float>());
         }

@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using Microsoft.ML.OnnxRuntime;
 using QuantGen.Cli.Calibration;
+using QuantGen.Cli.Data;
 using QuantGen.Compiler;
 using QuantGen.Compiler.Calibration;
 using QuantGen.Compiler.Diagnostics;
@@ -29,15 +30,17 @@ internal static class CalibrateCommand
         Usage:
           quantgen calibrate MODEL.onnx --data X.npy [--method minmax|percentile|entropy|mse]
                              [--percentile 99.99] [--samples N] [--batch B] [--scale S]
-                             [--engine onnxruntime|reference] [--output PATH]
+                             [--engine onnxruntime|reference] [--output PATH] [--dim NAME=SIZE ...]
           quantgen calibrate MODEL.onnx --data NAME=PATH --data NAME=PATH ...   (several inputs)
 
           MODEL.onnx         The model, the same file the build compiles: the calibration file
                              records its SHA-256, and the build ignores the file once the model changes.
           --data X.npy       Representative inputs (a few hundred): NumPy .npy, first axis = sample,
-                             C order, float32 ('<f4') or uint8 ('|u1', with --scale). Each sample
-                             holds as many values as the model's input at batch 1: for a 1x1x28x28
-                             input, shape (N, 1, 28, 28), (N, 28, 28) and (N, 784) all fit.
+                             C order; float32 ('<f4') or uint8 ('|u1', with --scale) for float
+                             inputs, int64 ('<i8'), int32 or uint8 for integer inputs (token ids,
+                             attention masks). Each sample holds as many values as the model's
+                             input at batch 1: for a 1x1x28x28 input, shape (N, 1, 28, 28),
+                             (N, 28, 28) and (N, 784) all fit.
           --data NAME=PATH   One per input for a model with several inputs; plain paths take the
                              inputs left in model order. Sample k of every file is one model run.
           --method M         mse (default): the range with the least expected squared error
@@ -56,8 +59,10 @@ internal static class CalibrateCommand
                              tensor an extra output. reference: QuantGen's own float reference of
                              the optimized graph, one sample at a time (slower; what the library's
                              Calibrator computes, byte for byte).
-          --scale S          Required for uint8 data, refused for float32: each value is divided
-                             by S (--scale 255 maps pixels 0..255 to [0, 1]).
+          --scale S          Required for uint8 data of a float input, refused otherwise: each value
+                             is divided by S (--scale 255 maps pixels 0..255 to [0, 1]).
+          --dim NAME=SIZE    The size of a named free input dimension, as the attribute's
+                             Dimensions give it (--dim sequence=128 for token ids); repeatable.
           --output PATH, -o  Where to write. Default: the model's path with .calib.json instead of
                              .onnx (Models/fashion.onnx -> Models/fashion.calib.json), the file
                              the build looks for next to the model.
@@ -79,9 +84,9 @@ internal static class CalibrateCommand
         var options = CalibrateOptions.Parse(args);
         RequireFile(options.Model, "model");
         byte[] model = ReadModel(options.Model);
-        var graph = Prepare(model, options.Model);
-        var inputs = FloatInputs(graph, options.Model);
-        using var data = CalibrationData.Open(inputs, options.AllData, options.Scale, options.Samples);
+        var graph = Prepare(model, options.Model, options.Dimensions);
+        var inputs = ModelInputs(graph, options.Model);
+        using var data = InputFiles.Open(inputs, options.AllData, options.Scale, options.Samples, "calibrate");
 
         var settings = new CalibratorSettings { Percentile = options.Percentile };
         var accumulator = new CalibrationAccumulator(Calibrator.CalibratedTensors(graph), options.Method, settings);
@@ -98,8 +103,7 @@ internal static class CalibrateCommand
             }
         }
 
-        string sources = string.Join(", ", inputs.Select((input, i) =>
-            $"'{input.Name}' {Shapes.Format(input.Shape!)} from {data.Paths[i]} ({data.Headers[i].DescribeType()} {data.Headers[i].FormatShape()})"));
+        string sources = data.Describe();
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"calibrating {options.Model} with {CalibrationNames.Of(options.Method)} on {data.Samples} samples: {sources}"));
         var progress = new ProgressReporter(stdout, terminal, data.Samples, "calibrating", "samples");
@@ -123,7 +127,7 @@ internal static class CalibrateCommand
         return end < 0 ? text : text.Substring(0, end);
     }
 
-    private static void RunOnnxRuntime(CalibrateOptions options, CalibrationGraph graph, CalibrationData data,
+    private static void RunOnnxRuntime(CalibrateOptions options, CalibrationGraph graph, InputFiles data,
         CalibrationAccumulator accumulator, ProgressReporter progress, TextWriter stdout)
     {
         OnnxRuntimeCalibration runtime;
@@ -153,23 +157,22 @@ internal static class CalibrateCommand
     }
 
     /// <summary>QuantGen's own float reference, one sample at a time: for models ONNX Runtime cannot run as they are.</summary>
-    private static void RunReference(CalibrateOptions options, Graph graph, CalibrationData data,
+    private static void RunReference(CalibrateOptions options, Graph graph, InputFiles data,
         CalibrationAccumulator accumulator, ProgressReporter progress)
     {
         var calibrator = new Calibrator(graph, accumulator);
-        var buffers = data.Inputs.Select(i => new float[i.Length]).ToArray();
-        for (long i = 0; i < data.Samples; i++)
+        long i = 0;
+        foreach (var sample in data.ReadSamples())
         {
-            data.Read(1, buffers);
             try
             {
-                calibrator.Observe(data.Inputs.Select((input, k) => Tensor.FromFloats(input.Shape!, buffers[k])).ToList());
+                calibrator.Observe(sample);
             }
             catch (ModelCompileException e)
             {
                 throw ModelFailure($"{options.Model}: QuantGen's float reference fails on sample {i + 1}", e.Diagnostics);
             }
-            progress.Report(i + 1);
+            progress.Report(++i);
         }
     }
 
@@ -194,11 +197,12 @@ internal static class CalibrateCommand
     }
 
     /// <summary>The optimized graph, as the build sees it; a model that does not load gives its QG diagnostics.</summary>
-    private static Graph Prepare(byte[] model, string path)
+    /// <param name="dimensions">--dim entries ("sequence=128"): the attribute's Dimensions.</param>
+    internal static Graph Prepare(byte[] model, string path, IReadOnlyList<string> dimensions)
     {
         try
         {
-            return ModelCompiler.Prepare(model, path, ExternalData(path));
+            return ModelCompiler.Prepare(model, path, ExternalData(path), dimensions);
         }
         catch (ModelCompileException e)
         {
@@ -231,14 +235,14 @@ internal static class CalibrateCommand
             diagnostics.Select(d => d.ToString()).ToList());
     }
 
-    /// <summary>The graph inputs, which must all be float with known shapes (the .npy reader gives floats).</summary>
-    private static IReadOnlyList<Value> FloatInputs(Graph graph, string path)
+    /// <summary>The graph inputs, which must be float, int64 or int32 with known shapes (what .npy files feed).</summary>
+    internal static IReadOnlyList<Value> ModelInputs(Graph graph, string path)
     {
         var inputs = graph.Inputs.Select(n => graph[n]).ToList();
-        var notFloat = inputs.Where(v => v.Type != DataType.Float).ToList();
-        if (notFloat.Count > 0)
+        var unsupported = inputs.Where(v => !InputBatch.Supports(v.Type)).ToList();
+        if (unsupported.Count > 0)
             throw new CliException(ExitCodes.ModelError,
-                $"{path}: calibrate feeds float inputs from .npy files; {string.Join(", ", notFloat.Select(v => v.ToString()))} {(notFloat.Count == 1 ? "is" : "are")} not float");
+                $"{path}: .npy files feed float, int64 and int32 inputs; {string.Join(", ", unsupported.Select(v => v.ToString()))} {(unsupported.Count == 1 ? "is" : "are")} not one of them");
         foreach (var input in inputs)
         {
             if (input.Shape == null || input.Shape.Any(d => d <= 0))

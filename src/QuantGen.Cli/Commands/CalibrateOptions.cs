@@ -23,7 +23,7 @@ internal sealed record CalibrateOptions
     /// <summary>The first --data: the data of a single-input model.</summary>
     public required string Data { get; init; }
 
-    /// <summary>The other --data values, for models with several inputs (PATH or NAME=PATH; see <see cref="Calibration.CalibrationData"/>).</summary>
+    /// <summary>The other --data values, for models with several inputs (PATH or NAME=PATH; see <see cref="Data.InputFiles"/>).</summary>
     public IReadOnlyList<string> MoreData { get; init; } = Array.Empty<string>();
 
     /// <summary>Every --data, in command-line order.</summary>
@@ -48,6 +48,9 @@ internal sealed record CalibrateOptions
     /// <summary>Where to write; null for the model's path with .calib.json instead of .onnx.</summary>
     public string? Output { get; init; }
 
+    /// <summary>"name=size" entries for named free input dimensions (--dim, repeatable): the attribute's Dimensions.</summary>
+    public IReadOnlyList<string> Dimensions { get; init; } = Array.Empty<string>();
+
     public string OutputPath => Output ?? CalibrationFile.DefaultPathFor(Model);
 
     /// <summary>Whether the arguments ask for the command's help (-h, --help or -? before any "--").</summary>
@@ -65,10 +68,10 @@ internal sealed record CalibrateOptions
     public static CalibrateOptions Parse(IReadOnlyList<string> args)
     {
         var parsed = CommandArguments.Parse(args, "calibrate",
-            new[] { "--data", "--method", "--percentile", "--samples", "--batch", "--engine", "--scale", "--output" },
+            new[] { "--data", "--method", "--percentile", "--samples", "--batch", "--engine", "--scale", "--output", "--dim" },
             new Dictionary<string, string> { ["-o"] = "--output" },
             "calibrate needs the model: quantgen calibrate MODEL.onnx --data X.npy", Usage,
-            repeatable: new[] { "--data" });
+            repeatable: new[] { "--data", "--dim" });
         var values = parsed.Values;
         string model = parsed.Model;
         if (!values.TryGetValue("--data", out string? data))
@@ -77,7 +80,7 @@ internal sealed record CalibrateOptions
         if (allData.Any(d => d.Length == 0))
             throw Usage("--data needs a path");
 
-        var options = new CalibrateOptions { Model = model, Data = data };
+        var options = new CalibrateOptions { Model = model, Data = data, Dimensions = parsed.All("--dim") };
         if (allData.Count > 1)
             options = options with { MoreData = allData.Skip(1).ToArray() };
         if (values.TryGetValue("--method", out string? methodName))

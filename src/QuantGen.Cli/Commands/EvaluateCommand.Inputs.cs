@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using QuantGen.Cli.Data;
 using QuantGen.Cli.Npy;
 using QuantGen.Compiler;
 using QuantGen.Compiler.Calibration;
@@ -12,53 +13,29 @@ using QuantGen.Compiler.Ir;
 namespace QuantGen.Cli.Commands;
 
 /// <summary>
-/// evaluate's inputs, checked before anything runs: the data (streamed), the labels, the calibration file, KeepFloat
-/// names, the model's one float input. Each problem is one line and its exit code.
+/// evaluate's inputs, checked before anything runs: the data (streamed, one file per model input), the labels, the
+/// calibration file, KeepFloat names, the scored output. Each problem is one line and its exit code.
 /// </summary>
 internal static partial class EvaluateCommand
 {
-    /// <summary>The samples, one at a time, in one reused buffer (a pass holds one sample whatever the file's size).</summary>
-    private static IEnumerable<float[]> ReadSamples(EvaluateOptions options, long count)
+    /// <summary>The samples, one at a time, each a tensor per model input (a pass holds one sample whatever the files' sizes).</summary>
+    private static IEnumerable<IReadOnlyList<Tensor>> ReadSamples(EvaluateOptions options, IReadOnlyList<Value> inputs)
     {
-        using var reader = OpenData(options);
-        var sample = new float[reader.SampleLength];
-        for (long i = 0; i < count; i++)
-        {
-            try
-            {
-                if (!reader.ReadSample(sample))
-                    throw new NpyFormatException($"the file ends after {i} samples");
-            }
-            catch (NpyFormatException e)
-            {
-                throw new CliException(ExitCodes.BadData, $"{options.Data}: {e.Message}");
-            }
-            catch (IOException e)
-            {
-                throw new CliException(ExitCodes.FileNotFound, $"{options.Data}: cannot read the data file: {e.Message}");
-            }
+        using var files = OpenInputs(options, inputs);
+        foreach (var sample in files.ReadSamples())
             yield return sample;
-        }
     }
 
-    private static NpyReader OpenData(EvaluateOptions options)
-    {
-        try
-        {
-            return NpyReader.Open(options.Data, options.Scale ?? 1f);
-        }
-        catch (NpyFormatException e)
-        {
-            throw new CliException(ExitCodes.BadData, $"{options.Data}: {e.Message}");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new CliException(ExitCodes.FileNotFound, $"cannot read the data file {options.Data}: {e.Message}");
-        }
-    }
+    private static InputFiles OpenInputs(EvaluateOptions options, IReadOnlyList<Value> inputs) =>
+        InputFiles.Open(inputs, options.Data, options.Scale, options.Samples, "evaluate");
 
-    private static int[] ReadLabels(string path, long samples)
+    /// <param name="samples">The samples the data files hold (all of them, whatever --samples says).</param>
+    private static int[] ReadLabels(string path, long samples, int rowsPerSample, Value scores)
     {
+        if (rowsPerSample != 1)
+            throw CliException.Usage(string.Create(CultureInfo.InvariantCulture,
+                $"--labels gives one class per sample, but the model's first output '{scores.Name}' {Shapes.Format(scores.Shape!)} scores {rowsPerSample} rows per sample: evaluate it without labels (INT8 against FP32, row by row)"),
+                "quantgen evaluate --help");
         int[] labels;
         try
         {
@@ -114,46 +91,11 @@ internal static partial class EvaluateCommand
         }
     }
 
-    private static Graph Prepare(byte[] model, string path)
+    /// <summary>The first output, whose last axis holds the scores top-1 is taken over; it must be float.</summary>
+    private static Value ScoredOutput(Graph graph, string path)
     {
-        try
-        {
-            return ModelCompiler.Prepare(model, path, CalibrateCommand.ExternalData(path));
-        }
-        catch (ModelCompileException e)
-        {
-            throw CalibrateCommand.ModelFailure($"{path}: QuantGen cannot compile this model", e.Diagnostics);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            throw new CliException(ExitCodes.ModelError, $"{path}: the model does not load: {e.GetType().Name}: {e.Message}");
-        }
-    }
-
-    private static Value SingleFloatInput(Graph graph, string path)
-    {
-        if (graph.Inputs.Count != 1 || graph[graph.Inputs[0]].Type != DataType.Float)
-            throw new CliException(ExitCodes.ModelError,
-                $"{path}: evaluate feeds one float input from one .npy file; this model has {graph.Inputs.Count} inputs ({string.Join(", ", graph.Inputs.Select(n => graph[n].ToString()))})");
-        var input = graph[graph.Inputs[0]];
-        if (input.Shape == null || input.Shape.Any(d => d <= 0))
-            throw new CliException(ExitCodes.ModelError, $"{path}: the shape of input '{input.Name}' is not known after shape inference");
-        if (graph.Outputs.Count == 0 || graph[graph.Outputs[0]].Type != DataType.Float)
-            throw new CliException(ExitCodes.ModelError, $"{path}: evaluate needs a float first output (class scores)");
-        return input;
-    }
-
-    private static long CheckSamples(EvaluateOptions options, NpyHeader header, Value input)
-    {
-        string expected = "(N, " + string.Join(", ", input.Shape!.Skip(input.Shape!.Length > 1 && input.Shape[0] == 1 ? 1 : 0)) + ")";
-        if (header.SampleLength != input.Length)
-            throw new CliException(ExitCodes.BadData, string.Create(CultureInfo.InvariantCulture,
-                $"{options.Data}: each sample of {header.FormatShape()} holds {header.SampleLength} values, but the model's input '{input.Name}' ({Shapes.Format(input.Shape!)}) needs {input.Length}: save the array with shape {expected}, first axis = sample"));
-        if (header.SampleCount == 0)
-            throw new CliException(ExitCodes.BadData, $"{options.Data}: the array {header.FormatShape()} holds no samples");
-        if (options.Samples is long wanted && wanted > header.SampleCount)
-            throw new CliException(ExitCodes.BadData, string.Create(CultureInfo.InvariantCulture,
-                $"--samples {wanted}, but {options.Data} holds only {header.SampleCount} samples"));
-        return options.Samples ?? header.SampleCount;
+        if (graph.Outputs.Count == 0 || graph[graph.Outputs[0]] is not { Type: DataType.Float, Shape: { Length: > 0 } shape } output || shape.Any(d => d <= 0))
+            throw new CliException(ExitCodes.ModelError, $"{path}: evaluate needs a float first output with a known shape (class scores or logits)");
+        return output;
     }
 }

@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using Microsoft.ML.OnnxRuntime;
 using QuantGen.Cli.Evaluation;
+using QuantGen.Cli.Data;
 using QuantGen.Cli.Npy;
 using QuantGen.Compiler;
 using QuantGen.Compiler.Calibration;
@@ -29,15 +30,20 @@ internal static partial class EvaluateCommand
         Usage:
           quantgen evaluate MODEL.onnx --data X.npy [--labels Y.npy] [--calibration PATH]
                             [--keep-float NODE,...] [--budget POINTS] [--samples N] [--scale S]
-                            [--plot PATH.svg|PATH.png]
+                            [--plot PATH.svg|PATH.png] [--dim NAME=SIZE ...]
+          quantgen evaluate MODEL.onnx --data NAME=PATH --data NAME=PATH ...   (several inputs)
 
           MODEL.onnx         The model. FP32 runs it in ONNX Runtime; INT8 runs the graph the build
                              generates code for, on QuantGen's reference executor (bit-exact with
                              the generated Predict).
-          --data X.npy       Test inputs: NumPy .npy, first axis = sample, float32 or uint8 (with
-                             --scale), as for calibrate.
+          --data X.npy       Test inputs: NumPy .npy, first axis = sample, as for calibrate: float32
+                             or uint8 (with --scale) for float inputs, int64/int32/uint8 for
+                             integer inputs (token ids); --data NAME=PATH per input for several.
           --labels Y.npy     Class indices, one per sample: int64, int32 or uint8, shape (N,) or
                              (N, 1). Without labels, INT8 is compared with FP32 only (agreement).
+                             Top-1 is taken over the first output's last axis; an output with
+                             several rows per sample (a language model's [1, T, V] logits) is
+                             compared row by row, without labels.
           --calibration P    The calibration file. Default: the model's path with .calib.json, as
                              the build; without one, evaluates dynamic INT8, as the build does.
           --keep-float N,... Nodes to keep in float, as the attribute's KeepFloat (ONNX node names;
@@ -46,8 +52,11 @@ internal static partial class EvaluateCommand
                              else the top-1 disagreement with FP32) within POINTS, e.g. 0.5, and
                              print the attribute to paste.
           --samples N        Use the first N samples. Default: all of them.
-          --scale S          Required for uint8 data, refused for float32: each value is divided by S.
+          --scale S          Required for uint8 data of a float input, refused otherwise: each value
+                             is divided by S.
           --plot PATH        Draw per-layer SQNR to PATH (.svg or .png).
+          --dim NAME=SIZE    The size of a named free input dimension, as the attribute's
+                             Dimensions give it (--dim sequence=128); repeatable.
 
         SQNR = 10 log10(sum x^2 / sum (x - x_int8)^2) over all samples, x the FP32 value and x_int8
         the INT8 value dequantized; per layer against QuantGen's float reference (which matches
@@ -66,35 +75,36 @@ internal static partial class EvaluateCommand
 
         var options = EvaluateOptions.Parse(args);
         CalibrateCommand.RequireFile(options.Model, "model");
-        CalibrateCommand.RequireFile(options.Data, "data file");
         if (options.Labels != null) CalibrateCommand.RequireFile(options.Labels, "labels file");
         if (options.Calibration != null) CalibrateCommand.RequireFile(options.Calibration, "calibration file");
 
-        NpyHeader header;
-        using (var reader = OpenData(options))
-            header = reader.Header;
-        if (header.Type == NpyDataType.UInt8 && options.Scale == null)
-            throw CliException.Usage($"{options.Data} holds uint8 data: pass --scale S to turn it into floats (value / S), e.g. --scale 255 for pixels in [0, 1]", "quantgen evaluate --help");
-        if (header.Type == NpyDataType.Float32 && options.Scale != null)
-            throw CliException.Usage($"--scale applies to uint8 data; {options.Data} holds float32, which is used as it is", "quantgen evaluate --help");
-
         byte[] model = CalibrateCommand.ReadModel(options.Model);
         var externalData = CalibrateCommand.ExternalData(options.Model);
-        var floatGraph = Prepare(model, options.Model);
-        var input = SingleFloatInput(floatGraph, options.Model);
-        long samples = CheckSamples(options, header, input);
-        int[]? labels = options.Labels == null ? null : ReadLabels(options.Labels, header.SampleCount);
+        var floatGraph = CalibrateCommand.Prepare(model, options.Model, options.Dimensions);
+        var inputs = CalibrateCommand.ModelInputs(floatGraph, options.Model);
+        var scores = ScoredOutput(floatGraph, options.Model);
+        long samples, available;
+        string sources;
+        using (var files = OpenInputs(options, inputs))
+        {
+            (samples, available) = (files.Samples, files.Available);
+            sources = files.Describe();
+        }
+        int classes = scores.Shape![^1], rowsPerSample = scores.Length / classes;
+        int[]? labels = options.Labels == null ? null : ReadLabels(options.Labels, available, rowsPerSample, scores);
         string? calibration = ReadCalibration(options, model);
         CheckKeepFloat(options.KeepFloat, floatGraph);
 
         var int8 = BuildInt8(model, options, externalData, calibration, options.KeepFloat);
-        int classes = floatGraph[floatGraph.Outputs[0]].Length;
         if (labels != null && labels.Take((int)samples).Select((label, index) => (label, index)).FirstOrDefault(l => l.label >= classes) is { label: > 0 } outOfRange)
             throw new CliException(ExitCodes.BadData, string.Create(CultureInfo.InvariantCulture,
                 $"{options.Labels}: label {outOfRange.index + 1} is {outOfRange.label}, but the model's first output '{floatGraph.Outputs[0]}' scores {classes} classes (0 to {classes - 1})"));
 
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"evaluating {options.Model} on {samples} samples of {options.Data} ({header.DescribeType()} {header.FormatShape()}){(options.Labels != null ? " with labels " + options.Labels : ", no labels: INT8 against FP32 only")}"));
+            $"evaluating {options.Model} on {samples} samples: {sources}{(options.Labels != null ? "; labels " + options.Labels : "; no labels: INT8 against FP32 only")}"));
+        if (rowsPerSample > 1)
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"top-1 per row: the first output '{scores.Name}' {Shapes.Format(scores.Shape!)} holds {rowsPerSample} rows of {classes} scores per sample (a language model's positions)"));
         stdout.WriteLine("FP32: ONNX Runtime " + OrtEnv.Instance().GetVersionString() + "; INT8: " + int8.Description
             + (int8.IsDynamic ? $"; as the build without {options.CalibrationPath} (QG0021): quantgen calibrate writes it, for static INT8" : ""));
         if (options.KeepFloat.Count > 0)
@@ -117,19 +127,22 @@ internal static partial class EvaluateCommand
         // FP32 values of intermediate tensors come from ONNX Runtime itself, asked to output them; if it refuses the edited
         // model, from QuantGen's float reference (equal to ONNX Runtime to 1e-4, and slower).
         var intermediates = tracked.Where(t => !floatGraph.Outputs.Contains(t) && !floatGraph.Inputs.Contains(t)).ToList();
-        using var ort = LoadOnnxRuntime(model, options.Model, input.Shape!, floatGraph.Outputs, intermediates, out string? fallback);
+        using var ort = LoadOnnxRuntime(model, options.Model, inputs, floatGraph.Outputs, intermediates, out string? fallback);
         if (fallback != null)
             stdout.WriteLine($"per-layer FP32 values from QuantGen's float reference: ONNX Runtime does not load the model with its intermediate tensors as outputs ({fallback})");
         var output = new SqnrAccumulator();
 
-        var fp32Top1 = new int[samples];
+        // Top-1 per row of the first output: one row per sample for a classifier, one per position for a language model.
+        long rows = samples * rowsPerSample;
+        var fp32Top1 = new int[rows];
+        var int8Top1 = new int[rowsPerSample];
         long fp32Correct = 0, int8Correct = 0, agree = 0;
         var progress = new ProgressReporter(stdout, terminal, samples, "evaluating", "samples");
         long i = 0;
-        foreach (var sample in ReadSamples(options, samples))
+        foreach (var sample in ReadSamples(options, inputs))
         {
             float[] reference = RunOnnxRuntime(ort, sample, options.Model, i);
-            var floatValues = fallback == null ? null : ReferenceExecutor.Run(floatGraph, new[] { Tensor.FromFloats(input.Shape!, sample) });
+            var floatValues = fallback == null ? null : ReferenceExecutor.Run(floatGraph, sample);
             var int8Values = RunInt8(int8, sample, options.Model, i);
             float[] quantized = int8.Outputs(int8Values);
             if (quantized.Length != reference.Length)
@@ -137,20 +150,25 @@ internal static partial class EvaluateCommand
             output.Add(reference, quantized);
             foreach (var (name, accumulator) in layers)
             {
+                int inputIndex = inputs.ToList().FindIndex(v => v.Name == name);
                 float[]? f = floatValues != null ? floatValues[name].Floats
                     : ort.Values.TryGetValue(name, out var v) ? v
-                    : name == input.Name ? sample : null;
+                    : inputIndex >= 0 ? sample[inputIndex].Floats : null;
                 if (f != null && int8.ValueOf(int8Values, name) is { } q && f.Length == q.Length)
                     accumulator.Add(f, q);
             }
 
-            int a = Top1.ArgMax(reference, classes), b = Top1.ArgMax(quantized, classes);
-            fp32Top1[i] = a;
-            if (a == b) agree++;
-            if (labels != null)
+            var fp32Rows = fp32Top1.AsSpan((int)(i * rowsPerSample), rowsPerSample);
+            Top1.ArgMaxRows(reference, classes, fp32Rows);
+            Top1.ArgMaxRows(quantized, classes, int8Top1);
+            for (int r = 0; r < rowsPerSample; r++)
             {
-                if (a == labels[i]) fp32Correct++;
-                if (b == labels[i]) int8Correct++;
+                if (fp32Rows[r] == int8Top1[r]) agree++;
+                if (labels != null)
+                {
+                    if (fp32Rows[r] == labels[i]) fp32Correct++;
+                    if (int8Top1[r] == labels[i]) int8Correct++;
+                }
             }
             i++;
             progress.Report(i);
@@ -158,17 +176,17 @@ internal static partial class EvaluateCommand
 
         var floatNodes = new HashSet<string>(int8.Report.FloatNodes.Select(f => f.Node), StringComparer.Ordinal);
         var folded = new HashSet<string>(int8.Report.FoldedQdqNodes, StringComparer.Ordinal);
-        var rows = tracked.Select(t => Row(t, layers, floatGraph, int8.Graph, producers, quantizedNodes, floatNodes, folded, int8.IsDynamic))
+        var layerRows = tracked.Select(t => Row(t, layers, floatGraph, int8.Graph, producers, quantizedNodes, floatNodes, folded, int8.IsDynamic))
             .OrderBy(r => r.Sqnr).ThenBy(r => r.Tensor, StringComparer.Ordinal).ToList();
-        double drop = labels != null ? Top1.Percent(fp32Correct - int8Correct, samples) : 100 - Top1.Percent(agree, samples);
-        WriteSummary(stdout, samples, labels != null, fp32Correct, int8Correct, agree, output, drop);
-        WriteLayers(stdout, rows, int8.Report.FloatNodes);
+        double drop = labels != null ? Top1.Percent(fp32Correct - int8Correct, rows) : 100 - Top1.Percent(agree, rows);
+        WriteSummary(stdout, rows, labels != null, fp32Correct, int8Correct, agree, output, drop);
+        WriteLayers(stdout, layerRows, int8.Report.FloatNodes);
 
         if (options.Plot != null)
         {
             try
             {
-                SqnrPlot.Write(options.Plot, $"{Path.GetFileName(options.Model)}: per-layer SQNR over {samples} samples", rows);
+                SqnrPlot.Write(options.Plot, $"{Path.GetFileName(options.Model)}: per-layer SQNR over {samples} samples", layerRows);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -183,7 +201,7 @@ internal static partial class EvaluateCommand
         }
 
         if (options.Budget is double budget)
-            Search(stdout, terminal, options, model, externalData, calibration, rows, labels, fp32Top1, samples, classes, budget, drop);
+            Search(stdout, terminal, options, inputs, model, externalData, calibration, layerRows, labels, fp32Top1, samples, classes, budget, drop);
         return ExitCodes.Success;
     }
 
@@ -246,8 +264,9 @@ internal static partial class EvaluateCommand
     /// The KeepFloat search: candidates are the integer nodes, the one that adds the most noise first (lowest own SQNR),
     /// then the lowest output SQNR.
     /// </summary>
-    private static void Search(TextWriter stdout, bool terminal, EvaluateOptions options, byte[] model, Func<string, byte[]?> externalData,
-        string? calibration, IReadOnlyList<LayerError> rows, int[]? labels, int[] fp32Top1, long samples, int classes, double budget, double drop)
+    private static void Search(TextWriter stdout, bool terminal, EvaluateOptions options, IReadOnlyList<Value> inputs, byte[] model,
+        Func<string, byte[]?> externalData, string? calibration, IReadOnlyList<LayerError> rows, int[]? labels, int[] fp32Top1,
+        long samples, int classes, double budget, double drop)
     {
         var c = CultureInfo.InvariantCulture;
         string measure = labels != null ? "top-1 drop vs FP32" : "top-1 disagreement with FP32";
@@ -263,16 +282,19 @@ internal static partial class EvaluateCommand
                 var keep = options.KeepFloat.Concat(added).ToList();
                 var int8 = BuildInt8(model, options, externalData, calibration, keep);
                 var progress = terminal ? new ProgressReporter(stdout, true, samples, "  measuring", "samples") : null;
+                // Labels come with one row per sample (checked before); without them every row counts.
+                int rowsPerSample = fp32Top1.Length / (int)samples;
+                var top = new int[rowsPerSample];
                 long hits = 0, i = 0;
-                foreach (var sample in ReadSamples(options, samples))
+                foreach (var sample in ReadSamples(options, inputs))
                 {
-                    float[] quantized = int8.Outputs(RunInt8(int8, sample, options.Model, i));
-                    int top = Top1.ArgMax(quantized, classes);
-                    if (labels != null ? top == labels[i] : top == fp32Top1[i]) hits++;
+                    Top1.ArgMaxRows(int8.Outputs(RunInt8(int8, sample, options.Model, i)), classes, top);
+                    for (int r = 0; r < rowsPerSample; r++)
+                        if (labels != null ? top[r] == labels[i] : top[r] == fp32Top1[i * rowsPerSample + r]) hits++;
                     i++;
                     progress?.Report(i);
                 }
-                if (labels == null) return 100 - Top1.Percent(hits, samples);
+                if (labels == null) return 100 - Top1.Percent(hits, fp32Top1.Length);
                 long fp32Hits = 0;
                 for (long j = 0; j < samples; j++)
                     if (fp32Top1[j] == labels[j]) fp32Hits++;
@@ -311,7 +333,7 @@ internal static partial class EvaluateCommand
     {
         try
         {
-            return QuantizedModel.Build(model, options.Model, externalData, calibration, options.CalibrationPath, keepFloat);
+            return QuantizedModel.Build(model, options.Model, externalData, calibration, options.CalibrationPath, keepFloat, options.Dimensions);
         }
         catch (ModelCompileException e)
         {
@@ -319,7 +341,7 @@ internal static partial class EvaluateCommand
         }
     }
 
-    private static Dictionary<string, Tensor> RunInt8(QuantizedModel int8, float[] sample, string modelPath, long index)
+    private static Dictionary<string, Tensor> RunInt8(QuantizedModel int8, IReadOnlyList<Tensor> sample, string modelPath, long index)
     {
         try
         {
@@ -332,7 +354,7 @@ internal static partial class EvaluateCommand
     }
 
     /// <param name="fallback">Why ONNX Runtime could not output <paramref name="intermediates"/> (then it outputs none); null when it does.</param>
-    private static OnnxRuntimeModel LoadOnnxRuntime(byte[] model, string path, int[] inputShape, IReadOnlyList<string> outputs,
+    private static OnnxRuntimeModel LoadOnnxRuntime(byte[] model, string path, IReadOnlyList<Value> inputs, IReadOnlyList<string> outputs,
         IReadOnlyList<string> intermediates, out string? fallback)
     {
         fallback = null;
@@ -340,7 +362,7 @@ internal static partial class EvaluateCommand
         {
             try
             {
-                return new OnnxRuntimeModel(model, inputShape, outputs, intermediates);
+                return new OnnxRuntimeModel(model, inputs, outputs, intermediates);
             }
             catch (Exception e) when (e is OnnxRuntimeException or InvalidDataException)
             {
@@ -349,7 +371,7 @@ internal static partial class EvaluateCommand
         }
         try
         {
-            return new OnnxRuntimeModel(model, inputShape, outputs, Array.Empty<string>());
+            return new OnnxRuntimeModel(model, inputs, outputs, Array.Empty<string>());
         }
         catch (OnnxRuntimeException e)
         {
@@ -357,7 +379,7 @@ internal static partial class EvaluateCommand
         }
     }
 
-    private static float[] RunOnnxRuntime(OnnxRuntimeModel ort, float[] sample, string modelPath, long index)
+    private static float[] RunOnnxRuntime(OnnxRuntimeModel ort, IReadOnlyList<Tensor> sample, string modelPath, long index)
     {
         try
         {

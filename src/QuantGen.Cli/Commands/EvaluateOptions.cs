@@ -13,7 +13,12 @@ internal sealed record EvaluateOptions
     private const string HelpHint = "quantgen evaluate --help";
 
     public required string Model { get; init; }
-    public required string Data { get; init; }
+
+    /// <summary>Every --data, in command-line order: one .npy per model input (PATH or NAME=PATH; see <see cref="Data.InputFiles"/>).</summary>
+    public required IReadOnlyList<string> Data { get; init; }
+
+    /// <summary>"name=size" entries for named free input dimensions (--dim, repeatable): the attribute's Dimensions.</summary>
+    public IReadOnlyList<string> Dimensions { get; init; } = Array.Empty<string>();
 
     /// <summary>Class labels, one per sample; null to compare INT8 with FP32 only.</summary>
     public string? Labels { get; init; }
@@ -43,13 +48,19 @@ internal sealed record EvaluateOptions
     public static EvaluateOptions Parse(IReadOnlyList<string> args)
     {
         var parsed = CommandArguments.Parse(args, "evaluate",
-            new[] { "--data", "--labels", "--calibration", "--keep-float", "--budget", "--samples", "--scale", "--plot" },
+            new[] { "--data", "--labels", "--calibration", "--keep-float", "--budget", "--samples", "--scale", "--plot", "--dim" },
             new Dictionary<string, string>(),
-            "evaluate needs the model: quantgen evaluate MODEL.onnx --data X.npy [--labels Y.npy]", Usage);
+            "evaluate needs the model: quantgen evaluate MODEL.onnx --data X.npy [--labels Y.npy]", Usage,
+            repeatable: new[] { "--data", "--dim" });
         var values = parsed.Values;
-        if (!values.TryGetValue("--data", out string? data))
+        if (!values.ContainsKey("--data"))
             throw Usage("evaluate needs --data X.npy: test inputs, first axis = sample");
-        var options = new EvaluateOptions { Model = parsed.Model, Data = NonEmpty(data, "--data") };
+        var options = new EvaluateOptions
+        {
+            Model = parsed.Model,
+            Data = parsed.All("--data").Select(d => NonEmpty(d, "--data")).ToList(),
+            Dimensions = parsed.All("--dim"),
+        };
 
         if (values.TryGetValue("--labels", out string? labels))
             options = options with { Labels = NonEmpty(labels, "--labels") };

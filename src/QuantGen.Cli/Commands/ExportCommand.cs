@@ -26,6 +26,7 @@ internal static class ExportCommand
 
         Usage:
           quantgen export MODEL.onnx [--calibration PATH] [--output PATH] [--keep-float N1,N2]
+                                     [--dim NAME=SIZE ...]
 
           MODEL.onnx          The model, the same file the build compiles.
           --calibration PATH, -c
@@ -36,6 +37,9 @@ internal static class ExportCommand
           --output PATH, -o   Where to write. Default: the model's path with .int8.onnx instead of
                               .onnx (Models/fashion.onnx -> Models/fashion.int8.onnx).
           --keep-float N1,N2  Node names to keep in float, as the attribute's KeepFloat lists them.
+          --dim NAME=SIZE     The size of a named free input dimension, as the attribute's
+                              Dimensions give it (--dim sequence=128); repeatable. The exported
+                              graph has that size.
 
         The file carries exactly what the generated code uses: the uint8 scale and zero point of every
         activation QuantGen quantizes, the per-channel int8 weights (int8 initializers behind a
@@ -68,6 +72,7 @@ internal static class ExportCommand
             CalibrationJson = calibrationJson,
             CalibrationPath = calibrationPath,
             KeepFloat = options.KeepFloat,
+            Dimensions = options.Dimensions,
         };
         var export = Export(model, compilerOptions, options.Model);
 

@@ -24,6 +24,9 @@ internal sealed record ExportOptions
     /// <summary>Node names to keep in float, as the attribute's KeepFloat lists them.</summary>
     public IReadOnlyList<string> KeepFloat { get; init; } = Array.Empty<string>();
 
+    /// <summary>"name=size" entries for named free input dimensions (--dim, repeatable): the attribute's Dimensions.</summary>
+    public IReadOnlyList<string> Dimensions { get; init; } = Array.Empty<string>();
+
     public string OutputPath => Output ?? DefaultOutputFor(Model);
 
     /// <summary>models/fashion.onnx → models/fashion.int8.onnx (any other extension is replaced the same way).</summary>
@@ -38,11 +41,11 @@ internal sealed record ExportOptions
     /// <exception cref="CliException">Exit code 2: an unknown option, a missing or bad value, a missing model, an output that is the model.</exception>
     public static ExportOptions Parse(IReadOnlyList<string> args)
     {
-        var parsed = CommandArguments.Parse(args, "export", new[] { "--calibration", "--output", "--keep-float" },
+        var parsed = CommandArguments.Parse(args, "export", new[] { "--calibration", "--output", "--keep-float", "--dim" },
             new Dictionary<string, string> { ["-o"] = "--output", ["-c"] = "--calibration" },
-            "export needs the model: quantgen export MODEL.onnx --calibration MODEL.calib.json", Usage);
+            "export needs the model: quantgen export MODEL.onnx --calibration MODEL.calib.json", Usage, repeatable: new[] { "--dim" });
         var values = parsed.Values;
-        var options = new ExportOptions { Model = parsed.Model };
+        var options = new ExportOptions { Model = parsed.Model, Dimensions = parsed.All("--dim") };
         if (values.TryGetValue("--calibration", out string? calibration))
         {
             if (calibration.Length == 0)

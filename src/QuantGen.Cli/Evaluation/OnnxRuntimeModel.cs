@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Microsoft.ML.OnnxRuntime;
+using QuantGen.Compiler.Ir;
 
 namespace QuantGen.Cli.Evaluation;
 
@@ -17,16 +18,15 @@ internal sealed class OnnxRuntimeModel : IDisposable
 {
     private readonly InferenceSession _session;
     private readonly RunOptions _runOptions = new();
-    private readonly string _inputName;
-    private readonly long[] _inputShape;
+    private readonly IReadOnlyList<Value> _inputs;
     private readonly string[] _outputNames;
     private readonly int _modelOutputs;
 
-    /// <param name="inputShape">The input's static shape at batch 1 (from QuantGen's shape inference).</param>
+    /// <param name="inputs">The model's inputs with their static shapes at batch 1 (from QuantGen's shape inference).</param>
     /// <param name="modelOutputs">The model's outputs, in model order.</param>
     /// <param name="intermediates">Tensors to return as well; the model is changed to output them.</param>
     /// <exception cref="OnnxRuntimeException">ONNX Runtime cannot load the model.</exception>
-    public OnnxRuntimeModel(byte[] model, int[] inputShape, IReadOnlyList<string> modelOutputs, IReadOnlyList<string> intermediates)
+    public OnnxRuntimeModel(byte[] model, IReadOnlyList<Value> inputs, IReadOnlyList<string> modelOutputs, IReadOnlyList<string> intermediates)
     {
         using var options = new SessionOptions
         {
@@ -36,8 +36,7 @@ internal sealed class OnnxRuntimeModel : IDisposable
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL,
         };
         _session = new InferenceSession(intermediates.Count == 0 ? model : OnnxGraphOutputs.Add(model, intermediates), options);
-        _inputName = _session.InputMetadata.Keys.First();
-        _inputShape = inputShape.Select(d => (long)d).ToArray();
+        _inputs = inputs;
         _outputNames = modelOutputs.Concat(intermediates).ToArray();
         _modelOutputs = modelOutputs.Count;
         Values = _outputNames.ToDictionary(n => n, _ => Array.Empty<float>(), StringComparer.Ordinal);
@@ -46,11 +45,26 @@ internal sealed class OnnxRuntimeModel : IDisposable
     /// <summary>The last run's value of each output and intermediate, by name (arrays reused from run to run).</summary>
     public Dictionary<string, float[]> Values { get; }
 
-    /// <summary>Runs one sample: fills <see cref="Values"/> and returns the model's outputs, concatenated in model order.</summary>
-    public float[] Run(float[] input)
+    /// <summary>Runs one sample (a tensor per input, in model order): fills <see cref="Values"/> and returns the model's outputs, concatenated in model order.</summary>
+    public float[] Run(IReadOnlyList<Tensor> sample)
     {
-        using var value = OrtValue.CreateTensorValueFromMemory(input, _inputShape);
-        using var results = _session.Run(_runOptions, new[] { _inputName }, new[] { value }, _outputNames);
+        var values = new OrtValue[_inputs.Count];
+        try
+        {
+            for (int i = 0; i < values.Length; i++)
+                values[i] = ToOrtValue(_inputs[i], sample[i]);
+            return Run(values);
+        }
+        finally
+        {
+            foreach (var value in values)
+                value?.Dispose();
+        }
+    }
+
+    private float[] Run(OrtValue[] inputs)
+    {
+        using var results = _session.Run(_runOptions, _inputs.Select(i => i.Name).ToArray(), inputs, _outputNames);
         int length = 0;
         for (int i = 0; i < _outputNames.Length; i++)
         {
@@ -68,6 +82,18 @@ internal sealed class OnnxRuntimeModel : IDisposable
             offset += Values[_outputNames[i]].Length;
         }
         return outputs;
+    }
+
+    private static OrtValue ToOrtValue(Value input, Tensor tensor)
+    {
+        var shape = input.Shape!.Select(d => (long)d).ToArray();
+        return input.Type switch
+        {
+            DataType.Float => OrtValue.CreateTensorValueFromMemory(tensor.Floats!, shape),
+            DataType.Int64 => OrtValue.CreateTensorValueFromMemory(tensor.Longs!, shape),
+            DataType.Int32 => OrtValue.CreateTensorValueFromMemory(tensor.Longs!.Select(v => checked((int)v)).ToArray(), shape),
+            _ => throw new ArgumentException($"input '{input.Name}' is {input.Type}, which .npy data does not feed", nameof(input)),
+        };
     }
 
     public void Dispose()

@@ -17,15 +17,12 @@ namespace QuantGen.Cli.Evaluation;
 /// </summary>
 internal sealed class QuantizedModel
 {
-    private readonly int[] _inputShape;
-
     private QuantizedModel(Graph graph, QuantizationReport report, string description, bool dynamic)
     {
         Graph = graph;
         Report = report;
         Description = description;
         IsDynamic = dynamic;
-        _inputShape = graph[graph.Inputs[0]].Shape!;
     }
 
     public Graph Graph { get; }
@@ -40,16 +37,18 @@ internal sealed class QuantizedModel
 
     /// <param name="calibrationJson">The calibration file's text, or null for dynamic INT8 (what the build does without one).</param>
     /// <exception cref="ModelCompileException">The model does not compile, or a KeepFloat name is not a node of it.</exception>
+    /// <param name="dimensions">"name=size" entries for named free input dimensions: the attribute's Dimensions.</param>
     public static QuantizedModel Build(byte[] model, string modelPath, Func<string, byte[]?> externalData,
-        string? calibrationJson, string calibrationPath, IReadOnlyList<string> keepFloat)
+        string? calibrationJson, string calibrationPath, IReadOnlyList<string> keepFloat, IReadOnlyList<string> dimensions)
     {
-        var graph = ModelCompiler.Prepare(model, modelPath, externalData);
+        var graph = ModelCompiler.Prepare(model, modelPath, externalData, dimensions);
         var options = new CompilerOptions
         {
             ModelPath = modelPath,
             CalibrationJson = calibrationJson,
             CalibrationPath = calibrationPath,
             KeepFloat = keepFloat,
+            Dimensions = dimensions,
         };
         var diagnostics = new List<ModelDiagnostic>();
         var setup = QuantizationSetup.Resolve(graph, model, options, diagnostics);
@@ -57,9 +56,8 @@ internal sealed class QuantizedModel
         return new QuantizedModel(graph, report, setup.Description, setup.Ranges == null);
     }
 
-    /// <summary>Runs one sample; every value of the INT8 graph by name.</summary>
-    public Dictionary<string, Tensor> Run(float[] input) =>
-        ReferenceExecutor.Run(Graph, new[] { Tensor.FromFloats(_inputShape, input) });
+    /// <summary>Runs one sample (a tensor per input, in model order); every value of the INT8 graph by name.</summary>
+    public Dictionary<string, Tensor> Run(IReadOnlyList<Tensor> inputs) => ReferenceExecutor.Run(Graph, inputs);
 
     /// <summary>
     /// The value of the float tensor <paramref name="name"/> as INT8 computes it: its uint8 form dequantized when the

@@ -15,10 +15,10 @@ internal enum NpyDataType
     /// <summary>'|u1': unsigned bytes, turned into floats by dividing by a scale (or class labels).</summary>
     UInt8,
 
-    /// <summary>'&lt;i8': little-endian int64, read only as class labels (NumPy's default integer type).</summary>
+    /// <summary>'&lt;i8': little-endian int64: class labels (NumPy's default integer type) or integer inputs such as token ids.</summary>
     Int64,
 
-    /// <summary>'&lt;i4': little-endian int32, read only as class labels.</summary>
+    /// <summary>'&lt;i4': little-endian int32: class labels or integer inputs.</summary>
     Int32,
 }
 
@@ -95,7 +95,7 @@ internal sealed class NpyHeader
     /// True to read class labels: int64, int32 or uint8 instead of float32 or uint8 (labels are whole numbers; a float
     /// label file is more likely a mix-up of --data and --labels than something to round).
     /// </param>
-    /// <exception cref="NpyFormatException">Not a .npy file, a version other than 1.0/2.0/3.0, a malformed header, Fortran order, or an element type other than float32 and uint8 (int64, int32 and uint8 for labels).</exception>
+    /// <exception cref="NpyFormatException">Not a .npy file, a version other than 1.0/2.0/3.0, a malformed header, Fortran order, or an element type other than float32, uint8, int64 and int32 (int64, int32 and uint8 for labels).</exception>
     public static NpyHeader Read(Stream stream, bool labels = false)
     {
         var preamble = new byte[8];
@@ -156,10 +156,16 @@ internal sealed class NpyHeader
             return NpyDataType.UInt8;
         if (descr is "<f4" || descr is "=f4" && BitConverter.IsLittleEndian)
             return NpyDataType.Float32;
+        // Integer data feeds integer inputs (token ids, attention masks); which file may feed which input is checked
+        // against the model (InputFiles).
+        if (descr is "<i8" || descr is "=i8" && BitConverter.IsLittleEndian)
+            return NpyDataType.Int64;
+        if (descr is "<i4" || descr is "=i4" && BitConverter.IsLittleEndian)
+            return NpyDataType.Int32;
         string hint = descr.Length > 0 && descr[0] == '>'
-            ? "convert it with x.astype('<f4')"
-            : "convert it with x.astype(numpy.float32)";
-        throw new NpyFormatException($"the .npy dtype is '{descr}'{DescribeDescr(descr)}; quantgen reads float32 ('<f4') or uint8 ('|u1') data: {hint}");
+            ? "convert it with x.astype('<f4') (or '<i8' for token ids)"
+            : "convert it with x.astype(numpy.float32) (or numpy.int64 for token ids)";
+        throw new NpyFormatException($"the .npy dtype is '{descr}'{DescribeDescr(descr)}; quantgen reads float32 ('<f4') or uint8 ('|u1') data for float inputs and int64 ('<i8') or int32 ('<i4') for integer inputs: {hint}");
     }
 
     private static NpyDataType ParseLabelDescr(string descr)

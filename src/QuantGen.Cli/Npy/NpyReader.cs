@@ -6,8 +6,9 @@ using System.Runtime.InteropServices;
 namespace QuantGen.Cli.Npy;
 
 /// <summary>
-/// Reads a .npy file one sample at a time (the first axis is the sample), as floats: float32 data as it is,
-/// uint8 data divided by a scale. Only one sample's bytes and floats are held, whatever the file's size.
+/// Reads a .npy file one sample at a time (the first axis is the sample): as floats (float32 data as it is, uint8 data
+/// divided by a scale) for float inputs, or as integers (int64, int32, uint8) for integer inputs such as token ids.
+/// Only one sample's bytes are held, whatever the file's size.
 /// </summary>
 internal sealed class NpyReader : IDisposable
 {
@@ -67,23 +68,21 @@ internal sealed class NpyReader : IDisposable
     public static NpyReader Open(string path, float scale = 1f) =>
         new(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16, FileOptions.SequentialScan), scale);
 
+    /// <summary>Whether the data reads as floats (float32, or uint8 with the scale) rather than as integers.</summary>
+    public bool IsFloatData => Header.Type is NpyDataType.Float32 or NpyDataType.UInt8;
+
+    /// <summary>Whether the data reads as integers (int64, int32, uint8).</summary>
+    public bool IsIntegerData => Header.Type is NpyDataType.Int64 or NpyDataType.Int32 or NpyDataType.UInt8;
+
     /// <summary>Reads the next sample into <paramref name="destination"/> (<see cref="SampleLength"/> floats).</summary>
     /// <returns>False when every sample has been read.</returns>
     /// <exception cref="NpyFormatException">The file ends inside a sample.</exception>
+    /// <exception cref="InvalidOperationException">The file holds int64 or int32 data, which is not read as floats.</exception>
     public bool ReadSample(Span<float> destination)
     {
-        if (destination.Length != SampleLength)
-            throw new ArgumentException($"a sample has {SampleLength} elements, the destination {destination.Length}", nameof(destination));
-        if (_next >= Header.SampleCount) return false;
-
-        int read = 0;
-        while (read < _bytes.Length)
-        {
-            int n = _stream.Read(_bytes, read, _bytes.Length - read);
-            if (n == 0)
-                throw new NpyFormatException($"the file is truncated: it ends inside sample {_next + 1} of {Header.SampleCount}");
-            read += n;
-        }
+        if (!IsFloatData)
+            throw new InvalidOperationException($"{Header.DescribeType()} data is read as integers");
+        if (!ReadSampleBytes(destination.Length)) return false;
 
         if (Header.Type == NpyDataType.UInt8)
         {
@@ -101,6 +100,51 @@ internal sealed class NpyReader : IDisposable
                 destination[i] = BinaryPrimitives.ReadSingleLittleEndian(_bytes.AsSpan(4 * i));
         }
         _next++;
+        return true;
+    }
+
+    /// <summary>Reads the next sample into <paramref name="destination"/> (<see cref="SampleLength"/> integers).</summary>
+    /// <returns>False when every sample has been read.</returns>
+    /// <exception cref="NpyFormatException">The file ends inside a sample.</exception>
+    /// <exception cref="InvalidOperationException">The file holds float32 data, which is not read as integers.</exception>
+    public bool ReadSample(Span<long> destination)
+    {
+        if (!IsIntegerData)
+            throw new InvalidOperationException($"{Header.DescribeType()} data is read as floats");
+        if (!ReadSampleBytes(destination.Length)) return false;
+
+        var bytes = _bytes.AsSpan();
+        switch (Header.Type)
+        {
+            case NpyDataType.UInt8:
+                for (int i = 0; i < destination.Length; i++) destination[i] = bytes[i];
+                break;
+            case NpyDataType.Int32:
+                for (int i = 0; i < destination.Length; i++) destination[i] = BinaryPrimitives.ReadInt32LittleEndian(bytes.Slice(4 * i));
+                break;
+            default:
+                for (int i = 0; i < destination.Length; i++) destination[i] = BinaryPrimitives.ReadInt64LittleEndian(bytes.Slice(8 * i));
+                break;
+        }
+        _next++;
+        return true;
+    }
+
+    /// <summary>Reads one sample's bytes into the buffer; false at the end of the data.</summary>
+    private bool ReadSampleBytes(int destinationLength)
+    {
+        if (destinationLength != SampleLength)
+            throw new ArgumentException($"a sample has {SampleLength} elements, the destination {destinationLength}", "destination");
+        if (_next >= Header.SampleCount) return false;
+
+        int read = 0;
+        while (read < _bytes.Length)
+        {
+            int n = _stream.Read(_bytes, read, _bytes.Length - read);
+            if (n == 0)
+                throw new NpyFormatException($"the file is truncated: it ends inside sample {_next + 1} of {Header.SampleCount}");
+            read += n;
+        }
         return true;
     }
 

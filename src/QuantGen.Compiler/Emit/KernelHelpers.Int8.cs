@@ -15,6 +15,7 @@ public static partial class KernelHelpers
     public const string PackQuadU8 = "PackQuadU8";
     public const string GemmU8S8 = "GemmU8S8";
     public const string GemvU8S8 = "GemvU8S8";
+    public const string GemvRows4U8S8 = "GemvRows4U8S8";
     public const string RequantizeRowU8 = "RequantizeRowU8";
     public const string RequantizeRowsU8 = "RequantizeRowsU8";
     public const string MaxPool2x2RequantizeU8 = "MaxPool2x2RequantizeU8";
@@ -43,6 +44,7 @@ public static partial class KernelHelpers
         dependencies[MaxPool2x2RequantizeU8] = new[] { MultiplyRoundShift, NarrowToBytes, RequantizeToU8 };
         dependencies[GemmU8S8] = new[] { PairSums };
         dependencies[GemvU8S8] = new[] { PairSums };
+        dependencies[GemvRows4U8S8] = new[] { GemvU8S8, PairSums };
         dependencies[QAddU8] = new[] { QAddValues, NarrowToBytes };
         dependencies[QAddValues] = new[] { MultiplyRoundShift };
         dependencies[RequantizeAddRowsU8] = new[] { QAddValues, MultiplyRoundShift, NarrowToBytes, RequantizeToU8 };

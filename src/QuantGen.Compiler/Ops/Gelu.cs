@@ -36,15 +36,13 @@ public sealed class Gelu : Operator
     {
         bool tanh = Tanh(ctx);
         var x = ctx.Input(0);
-        ctx.SetOutput(0, Tensor.FromFloats(x.Shape, Array.ConvertAll(x.Floats!, v => (float)(tanh ? ScalarMath.GeluTanh(v) : ScalarMath.Gelu(v)))));
+        ctx.SetOutput(0, Tensor.FromFloats(x.Shape, Array.ConvertAll(x.Floats!, v => tanh ? ScalarMath.GeluTanhLane(v) : ScalarMath.GeluLane(v))));
     }
 
+    /// <summary>One call over the whole tensor: the row helpers run 8 lanes in float (see KernelHelpers.Math.cs).</summary>
     public override void EmitKernel(KernelContext ctx)
     {
-        bool tanh = Tanh(ctx);
-        string gelu = tanh ? "" : ctx.Helper(KernelHelpers.GeluF32);
-        ElementwiseLoop.Emit(ctx, ctx.OutputShape(0), new[] { Operand.FromSpan(ctx.In(0), ctx.InputShape(0)) }, e => tanh
-            ? $"(float)(0.5 * {e[0]} * (1.0 + Math.Tanh(0.7978845608028654 * ({e[0]} + 0.044715 * {e[0]} * {e[0]} * {e[0]}))))"
-            : $"{gelu}({e[0]})");
+        string row = ctx.Helper(Tanh(ctx) ? KernelHelpers.GeluTanhRowF32 : KernelHelpers.GeluRowF32);
+        ctx.W.Line($"{row}({ctx.In(0)}, {ctx.Out(0)});");
     }
 }

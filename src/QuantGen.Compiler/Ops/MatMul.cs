@@ -83,13 +83,8 @@ public sealed class MatMul : Operator
             return;
         }
 
-        // A constant B is stored transposed (N x K per batch) so each output is a contiguous dot product;
-        // a runtime B with N = 1 is a column, already contiguous.
-        var bConst = ctx.InputConstant(1);
-        bool dots = bConst != null || d.N == 1;
-        string b = bConst != null ? ctx.Embed("Bt", TransposeMatrices(bConst, d.K, d.N)) : ctx.In(1);
-
         // One B for every batch, and A's batches laid out like Y's: the batches are just more rows of A.
+        var bConst = ctx.InputConstant(1);
         int m = d.M;
         int[] batch = d.Batch, batchA = d.BatchA, batchB = d.BatchB;
         if (Shapes.ElementCount(batchB) == 1 && Shapes.ElementCount(batchA) == Shapes.ElementCount(batch))
@@ -97,6 +92,22 @@ public sealed class MatMul : Operator
             m *= Shapes.ElementCount(batch);
             batch = batchA = batchB = Shapes.Scalar;
         }
+
+        // A token matrix times constant weights (a transformer's Linear layers): a tiled GEMM, 4 rows x 16 columns per
+        // tile, so each vector of B is loaded once for 4 rows instead of a dot product per output reading all of B.
+        if (bConst != null && Shapes.ElementCount(batch) == 1 && m >= 4 && d.N % 16 == 0)
+        {
+            w.Line($"// Y = A x B: {m} rows of A by the constant {d.K} x {d.N} B, tiles of 4 rows x 16 columns (B read once per 4 rows).");
+            w.Line($"{ctx.Helper(KernelHelpers.GemmF32)}({ctx.Embed("B", bConst)}, {a}, ReadOnlySpan<float>.Empty, {y}, {m}, {d.K}, {d.N});");
+            if (ctx.Activation != null)
+                w.Line($"for (int i = 0; i < {m * d.N}; i++) {{ float v = {y}[i]; {y}[i] = {ctx.Activate("v")}; }}");
+            return;
+        }
+
+        // A constant B is stored transposed (N x K per batch) so each output is a contiguous dot product;
+        // a runtime B with N = 1 is a column, already contiguous.
+        bool dots = bConst != null || d.N == 1;
+        string b = bConst != null ? ctx.Embed("Bt", TransposeMatrices(bConst, d.K, d.N)) : ctx.In(1);
         int mk = m * d.K, kn = d.K * d.N, mn = m * d.N;
 
         // Batch loops: the batch dimensions broadcast like an elementwise op, in units of whole matrices.

@@ -207,16 +207,18 @@ public sealed class CalibrateCommandTests : IDisposable
     }
 
     [Fact]
-    public void Exit_5_for_a_model_with_an_integer_input()
+    public void Exit_5_for_a_model_with_a_bool_input()
     {
         byte[] model = new OnnxModelBuilder()
-            .TypedInput("ids", OnnxModelBuilder.ElementType.Int64, 1L, 2L)
-            .Initializer("table", new long[] { 10, 4 }, OnnxModelBuilder.RandomFloats(40, 1))
-            .Node("embed", "Gather", new[] { "table", "ids" }, new[] { "y" })
-            .Output("y", 1, 2, 4)
+            .TypedInput("keep", OnnxModelBuilder.ElementType.Bool, 1L, 4L)
+            .Input("x", 1, 4)
+            .Initializer("zero", Array.Empty<long>(), new[] { 0f })
+            .Node("mask", "Where", new[] { "keep", "x", "zero" }, new[] { "y" })
+            .Output("y", 1, 4)
             .ToBytes();
-        var result = CliResult.Run("calibrate", _folder.Write("ids.onnx", model), "--data", _folder.Write("x.npy", NpyWriter.Float32(new long[] { 1, 4 }, new float[4])));
-        AssertFails(result, ExitCodes.ModelError, "calibrate feeds float inputs", "ids", "is not float");
+        string data = _folder.Write("x.npy", NpyWriter.Float32(new long[] { 1, 4 }, new float[4]));
+        var result = CliResult.Run("calibrate", _folder.Write("keep.onnx", model), "--data", data, "--data", data);
+        AssertFails(result, ExitCodes.ModelError, ".npy files feed float, int64 and int32 inputs", "keep", "is not one of them");
     }
 
     [Fact]

@@ -20,13 +20,7 @@ public sealed class CalibrateOnnxRuntimeTests : IDisposable
     private string FloatData(int count) =>
         _folder.Write("calib.npy", NpyWriter.Float32(new long[] { count, 1, 28, 28 }, Samples.Images(count).SelectMany(i => i)));
 
-    private CalibrationFile Calibrate(string model, params string[] options)
-    {
-        string output = _folder.File($"out{Guid.NewGuid():N}.calib.json");
-        var result = CliResult.Run(new[] { "calibrate", model, "-o", output }.Concat(options).ToArray());
-        Assert.True(result.ExitCode == 0, result.ToString());
-        return CalibrationFile.Read(File.ReadAllText(output));
-    }
+    private CalibrationFile Calibrate(string model, params string[] options) => _folder.Calibrate(model, options);
 
     [Fact]
     public void OnnxRuntime_minmax_on_fashion_cnn_has_the_references_tensors_and_ranges_to_a_few_ulps()

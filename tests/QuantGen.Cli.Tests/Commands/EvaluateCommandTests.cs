@@ -266,7 +266,7 @@ public sealed class EvaluateCommandTests : IClassFixture<EvaluateFixture>
             (new[] { "evaluate", _f.Model, "--data", _f.Pixels, "--scale", "255", "--labels", fewLabels }, ExitCodes.BadData, "holds 3 labels for 1000 samples"),
             (new[] { "evaluate", _f.Model, "--data", _f.Pixels, "--scale", "255", "--labels", floatLabels }, ExitCodes.BadData, "labels are class indices"),
             (new[] { "evaluate", _f.Model, "--data", _f.Pixels, "--scale", "255", "--labels", bigLabels }, ExitCodes.BadData, "label 1000 is 10, but the model's first output 'logits' scores 10 classes (0 to 9)"),
-            (new[] { "evaluate", _f.Model, "--data", _f.LabelFile }, ExitCodes.BadData, "quantgen reads float32 ('<f4') or uint8"),
+            (new[] { "evaluate", _f.Model, "--data", _f.LabelFile }, ExitCodes.BadData, "holds int64 data, but the model's input 'input' is float"),
             (new[] { "evaluate", notAModel, "--data", _f.Pixels, "--scale", "255" }, ExitCodes.ModelError, notAModel),
             (new[] { "evaluate", _f.Model, "--data", _f.Pixels, "--scale", "255", "--calibration", otherCalibration }, ExitCodes.BadCalibration, "was computed for another model"),
             (new[] { "evaluate", _f.Model, "--data", _f.Pixels, "--scale", "255", "--calibration", notCalibration }, ExitCodes.BadCalibration, "not a usable calibration file"),

@@ -14,6 +14,7 @@ namespace QuantGen.Cli.Tests.Evaluation;
 public sealed class OnnxRuntimeModelTests
 {
     private static readonly int[] Shape = { 1, 1, 28, 28 };
+    private static readonly Value[] Inputs = { new("input", DataType.Float, Shape) };
 
     [Fact]
     public void Intermediates_added_to_the_graph_match_quantgens_float_reference_and_the_outputs_do_not_change()
@@ -21,14 +22,15 @@ public sealed class OnnxRuntimeModelTests
         byte[] model = File.ReadAllBytes(Samples.ModelPath);
         var graph = ModelCompiler.Prepare(model, Samples.ModelPath);
         string[] intermediates = { "/features/features.2/Relu_output_0", "/classifier/classifier.0/Flatten_output_0" };
-        using var plain = new OnnxRuntimeModel(model, Shape, graph.Outputs, Array.Empty<string>());
-        using var probed = new OnnxRuntimeModel(model, Shape, graph.Outputs, intermediates);
+        using var plain = new OnnxRuntimeModel(model, Inputs, graph.Outputs, Array.Empty<string>());
+        using var probed = new OnnxRuntimeModel(model, Inputs, graph.Outputs, intermediates);
 
         foreach (var image in Samples.Images(3))
         {
-            float[] expected = plain.Run(image);
-            Assert.Equal(expected, probed.Run(image));
-            var reference = ReferenceExecutor.Run(graph, new[] { Tensor.FromFloats(Shape, image) });
+            var sample = new[] { Tensor.FromFloats(Shape, image) };
+            float[] expected = plain.Run(sample);
+            Assert.Equal(expected, probed.Run(sample));
+            var reference = ReferenceExecutor.Run(graph, sample);
             foreach (string name in intermediates)
             {
                 var want = reference[name].Floats!;
@@ -44,7 +46,7 @@ public sealed class OnnxRuntimeModelTests
     public void A_name_the_model_does_not_have_is_refused_by_onnx_runtime_and_damaged_bytes_by_the_editor()
     {
         byte[] model = File.ReadAllBytes(Samples.ModelPath);
-        Assert.ThrowsAny<OnnxRuntimeException>(() => new OnnxRuntimeModel(model, Shape, new[] { "logits" }, new[] { "no such tensor" }));
+        Assert.ThrowsAny<OnnxRuntimeException>(() => new OnnxRuntimeModel(model, Inputs, new[] { "logits" }, new[] { "no such tensor" }));
         Assert.Throws<InvalidDataException>(() => OnnxGraphOutputs.Add(model.Take(model.Length / 2).ToArray(), new[] { "x" }));
         Assert.Throws<InvalidDataException>(() => OnnxGraphOutputs.Add(new byte[] { 0x08, 0x07 }, new[] { "x" }));
     }

@@ -137,13 +137,38 @@ public class NpyReaderTests
     [InlineData("<f2", "float16")]
     [InlineData(">f4", "big-endian float32")]
     [InlineData("|i1", "int8")]
-    [InlineData("<i8", "int64")]
+    [InlineData("<i2", "int16")]
+    [InlineData(">i8", "big-endian int64")]
     [InlineData("|b1", "'|b1'")]
     public void Other_dtypes_are_refused_with_what_they_are(string descr, string said)
     {
         var e = Assert.Throws<NpyFormatException>(() => Reader(NpyWriter.Bytes(descr, new long[] { 1, 1 }, new byte[8])));
         Assert.Contains(said, e.Message, StringComparison.Ordinal);
         Assert.Contains("float32 ('<f4') or uint8 ('|u1')", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Token_ids_read_as_integers_from_int64_int32_and_uint8_and_float_data_does_not()
+    {
+        long[] ids = { 101, -1, 0, 1L << 40 };
+        var cases = new[]
+        {
+            (Bytes: NpyWriter.Bytes("<i8", new long[] { 2, 2 }, ids.SelectMany(BitConverter.GetBytes).ToArray()), Want: ids),
+            (Bytes: NpyWriter.Bytes("<i4", new long[] { 2, 2 }, new[] { 101, -1, 0, 7 }.SelectMany(BitConverter.GetBytes).ToArray()), Want: new long[] { 101, -1, 0, 7 }),
+            (Bytes: NpyWriter.Bytes("|u1", new long[] { 2, 2 }, new byte[] { 101, 255, 0, 7 }), Want: new long[] { 101, 255, 0, 7 }),
+        };
+        foreach (var (bytes, want) in cases)
+        {
+            using var reader = Reader(bytes);
+            var sample = new long[2];
+            Assert.True(reader.ReadSample(sample));
+            Assert.Equal(want.Take(2), sample);
+            Assert.True(reader.ReadSample(sample));
+            Assert.Equal(want.Skip(2), sample);
+            Assert.False(reader.ReadSample(sample));
+        }
+        using var floats = Reader(NpyWriter.Float32(new long[] { 1, 2 }, new[] { 1f, 2f }));
+        Assert.Throws<InvalidOperationException>(() => floats.ReadSample(new long[2]));
     }
 
     [Fact]

@@ -46,6 +46,26 @@ public class MatMulTests
     }
 
     [Fact]
+    public void Token_rows_by_constant_weights_use_the_tiled_gemm_and_match_OnnxRuntime()
+    {
+        // [1, T, C] x [C, 4C] as a transformer's Linear layers: 17 rows (4 tiles and one row left), N a multiple of 16;
+        // with a fused Relu; and 3 rows, too few for a tile, which keep the dot products.
+        var model = new OnnxModelBuilder(opset: 13)
+            .Input("x", 1, 17, 24).Input("x3", 3, 24)
+            .Initializer("w", new long[] { 24, 48 }, Floats(24 * 48, 40))
+            .Node("fc", "MatMul", new[] { "x", "w" }, new[] { "y_fc" })
+            .Node("fc_relu", "MatMul", new[] { "x", "w" }, new[] { "h" })
+            .Node("relu", "Relu", new[] { "h" }, new[] { "y_relu" })
+            .Node("few_rows", "MatMul", new[] { "x3", "w" }, new[] { "y_few" })
+            .Results("y_fc", "y_relu", "y_few")
+            .ToBytes();
+        Matches(model, Floats(17 * 24, 41, 2f), Floats(3 * 24, 42));
+        var kernels = Kernels(model);
+        Assert.Contains("GemmF32(Weights.fc_B, x0, ReadOnlySpan<float>.Empty, y0, 17, 24, 48);", kernels);
+        Assert.Contains("Dot(row, Weights.few_rows_Bt", kernels);
+    }
+
+    [Fact]
     public void Attention_of_activation_by_activation_matches_OnnxRuntime()
     {
         // Scaled dot-product attention as exporters write it, [B, H, S, D]: Q x K^T -> [B, H, S, S], scale,

@@ -1,4 +1,5 @@
 using System.Linq;
+using QuantGen.Compiler.Ops;
 using QuantGen.Testing;
 using Xunit;
 using static QuantGen.Compiler.Tests.Ops.OpCheck;
@@ -86,6 +87,49 @@ public class UnaryMathTests
                 Assert.True(System.BitConverter.SingleToInt32Bits(a[i]) == System.BitConverter.SingleToInt32Bits(r[i]) || (float.IsNaN(a[i]) && float.IsNaN(r[i])),
                     $"output {o}, x = {x[i]}: generated {a[i]}, reference {r[i]}");
         }
+    }
+
+    [Fact]
+    public void Float_gelu_lanes_are_within_float_accuracy_of_gelu_in_double()
+    {
+        // The kernels compute Gelu in float (ScalarMath.GeluLane, .GeluTanhLane, with a float exp). Against the double
+        // formulas (erf by its series where that is exact, by 1 - erfc beyond): 6e-7 relative for x > -2; in the negative
+        // tail (Gelu(-2) = -0.045, falling to 0) e^(-x²/2) carries float's rounding of x²/2, so 2e-7 x² relative (2e-6 at
+        // x = -3, where Gelu is -0.004); plus 1e-30 absolute where the true value is below float's range and the float one is 0.
+        for (int i = -12000; i <= 12000; i++)
+        {
+            float x = i * 0.001f;
+            double u = x / System.Math.Sqrt(2);
+            double exact = System.Math.Abs(u) <= 3 ? 0.5 * x * (1 + SeriesErf(u)) : u > 0 ? x - 0.5 * x * ScalarMath.ErfcOfPositive(u) : 0.5 * x * ScalarMath.ErfcOfPositive(-u);
+            // 0.5 x (1 + tanh(a)) = x / (1 + e^(-2a)), the second without the first's cancellation for x << 0.
+            double tanh = x / (1 + System.Math.Exp(-2 * 0.7978845608028654 * (x + 0.044715 * x * x * x)));
+            AssertClose(exact, ScalarMath.GeluLane(x), x, "erf form");
+            AssertClose(tanh, ScalarMath.GeluTanhLane(x), x, "tanh form");
+        }
+
+        static void AssertClose(double exact, float actual, float x, string form)
+        {
+            double tolerance = x > -2 ? 6e-7 : 2e-7 * x * x;
+            Assert.True(System.Math.Abs(actual - exact) <= tolerance * System.Math.Abs(exact) + 1e-30,
+                $"{form}: Gelu({x:R}) = {actual:R}, in double {exact:R} (relative {System.Math.Abs(actual - exact) / System.Math.Abs(exact):E2})");
+        }
+    }
+
+    [Fact]
+    public void Float_exp_lanes_are_within_two_ulps_and_saturate_at_the_ends()
+    {
+        for (int i = -87000; i <= 88000; i += 7)
+        {
+            float a = i * 0.001f;
+            float actual = ScalarMath.ExpLane(a);
+            double exact = System.Math.Exp(a);
+            double ulp = (double)System.MathF.BitIncrement((float)exact) - (float)exact;
+            Assert.True(System.Math.Abs(actual - exact) <= 2 * ulp, $"exp({a:R}) = {actual:R}, in double {exact:R}");
+        }
+        Assert.Equal(0f, ScalarMath.ExpLane(-87.31f));
+        Assert.Equal(0f, ScalarMath.ExpLane(float.NegativeInfinity));
+        Assert.Equal(float.PositiveInfinity, ScalarMath.ExpLane(88.31f));
+        Assert.True(float.IsNaN(ScalarMath.ExpLane(float.NaN)));
     }
 
     private static double SeriesErf(double x)

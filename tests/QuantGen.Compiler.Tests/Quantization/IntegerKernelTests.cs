@@ -5,6 +5,7 @@ using QuantGen.Compiler.Ir;
 using QuantGen.Compiler.Ops;
 using QuantGen.Compiler.Ops.Quantized;
 using QuantGen.Compiler.Quantization;
+using QuantGen.Testing;
 using Xunit;
 using static QuantGen.Compiler.Tests.Quantization.QuantTestKit;
 
@@ -185,7 +186,38 @@ public class IntegerKernelTests
         AddQGemm(b, random, new[] { 1, 200 }, 45, maxMultiplier: 3);
         AddQGemm(b, random, new[] { 1, 784 }, 64, clamp: true);
         AddQGemm(b, random, new[] { 3, 36 }, 17);
+        // Token matrices, 4 rows per weight load: row counts with and without a remainder, K with and without whole
+        // quads (padded row copies), 1, 2 and 3 blocks of 8 channels (the VNNI path takes blocks in pairs).
+        AddQGemm(b, random, new[] { 4, 12 }, 8);
+        AddQGemm(b, random, new[] { 8, 33 }, 24, clamp: true);
+        AddQGemm(b, random, new[] { 17, 64 }, 16);
+        AddQGemm(b, random, new[] { 5, 7 }, 9);
+        AddQGemm(b, random, new[] { 2, 4, 20 }, 40);
+        AddQGemm(b, random, new[] { 12, 100 }, 33, maxMultiplier: 3);
         CheckAll(b, U8Data);
+    }
+
+    [Fact]
+    public void Dynamic_QGemm_over_token_rows_matches_its_reference()
+    {
+        // No calibration: the input is quantized on each call and the kernel's epilogue returns float. 9 rows: two groups
+        // of 4 and one left over; K = 20 (whole quads) and K = 18 (padded row copies).
+        foreach (int k in new[] { 20, 18 })
+        {
+            var model = new OnnxModelBuilder(opset: 13)
+                .Input("x", 1, 9, k)
+                .Initializer("w", new long[] { k, 12 }, OnnxModelBuilder.RandomFloats(k * 12, seed: k))
+                .Node("mm", "MatMul", new[] { "x", "w" }, new[] { "y" })
+                .Output("y")
+                .ToBytes();
+            var graph = ModelCompiler.Prepare(model, "m.onnx");
+            ModelCompiler.Quantize(graph, new CompilerOptions { Precision = Precision.Int8 });
+            Assert.Contains(graph.Nodes, n => n.OpType == "QGemm");
+            var inputs = new Array[] { OnnxModelBuilder.RandomFloats(9 * k, seed: 100 + k, scale: 3f) };
+            var expected = Reference(graph, inputs);
+            using var generated = GeneratedModel.Emit(graph);
+            BitExact(expected[0], generated.Run(inputs)[0], $"dynamic QGemm, K = {k}");
+        }
     }
 
     private static void AddQMatMul(GraphBuilder b, Random random, int[] a, int[] c, int? aZero = null, int? bZero = null,

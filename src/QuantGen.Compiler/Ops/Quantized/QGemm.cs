@@ -72,11 +72,14 @@ public sealed class QGemm : Operator
 
     private static int AccBytes(int n) => (n + 7) / 8 * 32;
 
-    /// <summary>A copy of the input row padded to whole quads (only when K is not a multiple of 4), and int32 accumulators.</summary>
+    /// <summary>Rows the kernel takes at once: 4 when there are that many (see EmitKernel), else 1.</summary>
+    private static int RowsAtOnce(int rows) => rows >= 4 ? 4 : 1;
+
+    /// <summary>Copies of the input rows taken at once, padded to whole quads (only when K is not a multiple of 4), and their int32 accumulators.</summary>
     public override int ScratchBytes(OpContext ctx)
     {
-        var (_, k, n) = Dims(ctx);
-        return XBytes(k) + AccBytes(n);
+        var (rows, k, n) = Dims(ctx);
+        return RowsAtOnce(rows) * (XBytes(k) + AccBytes(n));
     }
 
     /// <summary>
@@ -101,33 +104,72 @@ public sealed class QGemm : Operator
         var w = ctx.W;
         bool dynamic = QConv.IsDynamic(ctx);
         int blocks = (n + 7) / 8, k4 = (k + 3) / 4;
-        string x = ctx.In(0), y = ctx.Out(0), scratch = ctx.Scratch();
+        string x = ctx.In(0), scratch = ctx.Scratch();
         var weights = ctx.InputConstant(1) ?? throw ctx.Unsupported("QGemm with weights that are not constant");
         string wt = ctx.Embed("packed", PackWeights(weights, n, k));
         if (dynamic) DynamicEpilogue.EmitPreamble(ctx);
-        w.Line($"// Per input row: int32 dot products with {n} weight rows ({k} terms; weights packed 8 channels x 4 k per 32 bytes),");
-        w.Line(dynamic ? "// then the float epilogue." : "// then requantized per channel.");
-        if (XBytes(k) > 0)
-            w.Line($"var row = {scratch}.Slice(0, {k4 * 4});");
-        w.Line($"var acc = MemoryMarshal.Cast<byte, int>({scratch}.Slice({XBytes(k)}, {AccBytes(n)}));");
-        using (w.Block($"for (int m = 0; m < {rows}; m++)"))
+        bool pad = XBytes(k) > 0;
+        int accStride = AccBytes(n) / 4, full = rows - rows % 4, atOnce = RowsAtOnce(rows);
+        if (full > 0)
         {
-            if (XBytes(k) > 0)
+            w.Line($"// Input rows 4 at a time (each weight load feeds 4 rows){(rows > full ? ", the rest one by one" : "")}: int32 dot products with {n} weight rows");
+            w.Line($"// ({k} terms; weights packed 8 channels x 4 k per 32 bytes), then {(dynamic ? "the float epilogue" : "requantized per channel")}.");
+        }
+        else
+        {
+            w.Line($"// Per input row: int32 dot products with {n} weight rows ({k} terms; weights packed 8 channels x 4 k per 32 bytes),");
+            w.Line(dynamic ? "// then the float epilogue." : "// then requantized per channel.");
+        }
+        if (pad)
+        {
+            w.Line($"// K = {k} is not a multiple of 4: rows are copied to whole quads, so the last quad reads bytes of this call (their weights are 0).");
+            w.Line($"var rows = {scratch}.Slice(0, {atOnce * XBytes(k)});");
+        }
+        w.Line($"var acc = MemoryMarshal.Cast<byte, int>({scratch}.Slice({atOnce * XBytes(k)}, {atOnce * AccBytes(n)}));");
+        if (full > 0)
+        {
+            using (w.Block($"for (int m = 0; m < {full}; m += 4)"))
             {
-                w.Line($"// K = {k} is not a multiple of 4: copy the row so the last quad reads bytes of this call (their weights are 0).");
-                w.Line($"{x}.Slice(m * {k}, {k}).CopyTo(row);");
+                if (pad)
+                {
+                    w.Line($"for (int r = 0; r < 4; r++) {x}.Slice((m + r) * {k}, {k}).CopyTo(rows.Slice(r * {XBytes(k)}));");
+                    w.Line($"{ctx.Helper(KernelHelpers.GemvRows4U8S8)}(rows, {XBytes(k)}, {wt}, acc, {accStride}, {blocks}, {k4});");
+                }
+                else
+                {
+                    w.Line($"{ctx.Helper(KernelHelpers.GemvRows4U8S8)}({x}.Slice(m * {k}, {4 * k}), {k}, {wt}, acc, {accStride}, {blocks}, {k4});");
+                }
+                using (w.Block("for (int r = 0; r < 4; r++)"))
+                    EmitRowEpilogue(ctx, "m + r", $"r * {accStride}", n, r, dynamic);
             }
-            string input = XBytes(k) > 0 ? "row" : $"{x}.Slice(m * {k}, {k})";
-            w.Line($"{ctx.Helper(KernelHelpers.GemvU8S8)}({input}, {wt}, acc, {blocks}, {k4});");
-            if (dynamic)
+        }
+        if (rows > full)
+        {
+            using (w.Block(full == 0 ? $"for (int m = 0; m < {rows}; m++)" : $"for (int m = {full}; m < {rows}; m++)"))
             {
-                using (w.Block($"for (int n = 0; n < {n}; n++)"))
-                    DynamicEpilogue.EmitStore(ctx, $"{y}[m * {n} + n]", "acc[n]", "n");
-            }
-            else
-            {
-                w.Line($"{ctx.Helper(KernelHelpers.RequantizeChannelsU8)}(acc.Slice(0, {n}), {y}.Slice(m * {n}, {n}), {ctx.In(2)}, {ctx.In(3)}, {ctx.In(4)}, {r.YZero}, {r.Min}, {r.Max});");
+                if (pad) w.Line($"{x}.Slice(m * {k}, {k}).CopyTo(rows);");
+                string input = pad ? "rows" : $"{x}.Slice(m * {k}, {k})";
+                w.Line($"{ctx.Helper(KernelHelpers.GemvU8S8)}({input}, {wt}, acc, {blocks}, {k4});");
+                EmitRowEpilogue(ctx, "m", "0", n, r, dynamic);
             }
         }
     }
+
+    /// <summary>Row <paramref name="row"/>'s outputs from its int32 sums at acc[<paramref name="accOffset"/>...]: requantized, or the dynamic float epilogue.</summary>
+    private static void EmitRowEpilogue(KernelContext ctx, string row, string accOffset, int n, QConv.Requant r, bool dynamic)
+    {
+        string y = ctx.Out(0);
+        if (dynamic)
+        {
+            using (ctx.W.Block($"for (int n = 0; n < {n}; n++)"))
+                DynamicEpilogue.EmitStore(ctx, $"{y}[{Grouped(row)} * {n} + n]", accOffset == "0" ? "acc[n]" : $"acc[{accOffset} + n]", "n");
+        }
+        else
+        {
+            string sums = accOffset == "0" ? $"acc.Slice(0, {n})" : $"acc.Slice({accOffset}, {n})";
+            ctx.W.Line($"{ctx.Helper(KernelHelpers.RequantizeChannelsU8)}({sums}, {y}.Slice({Grouped(row)} * {n}, {n}), {ctx.In(2)}, {ctx.In(3)}, {ctx.In(4)}, {r.YZero}, {r.Min}, {r.Max});");
+        }
+    }
+
+    private static string Grouped(string expression) => expression.Contains(" ") ? "(" + expression + ")" : expression;
 }
