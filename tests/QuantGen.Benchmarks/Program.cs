@@ -51,7 +51,8 @@ else
 {
     Console.WriteLine($"BertBenchmarks skipped: {BertBenchmarks.ModelPath} and its .calib.json were not there when this program was built.");
     Console.WriteLine("  Make them with /usr/bin/python3 scripts/make_bert_base.py artifacts/bert/bert_base.onnx and");
-    Console.WriteLine("  dotnet run scripts/calibrate-bert-base.cs -- artifacts/bert/bert_base.onnx, then run this program again (docs/performance.md).");
+    Console.WriteLine("  quantgen calibrate artifacts/bert/bert_base.onnx --data input_ids=artifacts/bert/bert_base.input_ids.npy");
+    Console.WriteLine("  --data attention_mask=artifacts/bert/bert_base.attention_mask.npy --dim sequence=128, then run this program again (docs/performance.md).");
 }
 
 var summaries = BenchmarkSwitcher.FromTypes(types.ToArray())
