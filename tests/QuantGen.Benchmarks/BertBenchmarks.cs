@@ -84,6 +84,43 @@ public class BertBenchmarks
 #endif
 
     /// <summary>
+    /// Before benchmarking: each column once on the first sample, logits printed. Generated FP32 must be within 1e-3 of
+    /// ONNX Runtime FP32 and generated INT8 within 0.05 of ONNX Runtime on the QDQ export (the same scales and int8
+    /// weights; float steps between them may round differently), and neither generated class may allocate.
+    /// </summary>
+    public static bool Preflight()
+    {
+#if QUANTGEN_BERT
+        var b = new BertBenchmarks();
+        b.SetupOnnxRuntime();
+        b.SetupOnnxRuntimeInt8();
+        try
+        {
+            float[] Logits(Action run) { run(); return (float[])b._logits.Clone(); }
+            var ortFloat = Logits(b.OnnxRuntime);
+            var ortInt8 = Logits(b.OnnxRuntimeInt8);
+            var float32 = Logits(b.GeneratedFloat32);
+            var int8 = Logits(b.GeneratedInt8);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 3; i++) { b.GeneratedFloat32(); b.GeneratedInt8(); }
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            static string F(float[] v) => string.Join(", ", v.Select(x => x.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+            static float Diff(float[] a, float[] c) => a.Zip(c, (x, y) => Math.Abs(x - y)).Max();
+            Console.WriteLine($"BERT-base logits, sample 0: ORT FP32 [{F(ortFloat)}], QuantGen FP32 [{F(float32)}]; ORT INT8 [{F(ortInt8)}], QuantGen INT8 [{F(int8)}]; {allocated} B allocated by 6 generated calls");
+            bool ok = Diff(ortFloat, float32) <= 1e-3f && Diff(ortInt8, int8) <= 0.05f && allocated == 0;
+            if (!ok) Console.WriteLine("BERT-base preflight failed: FP32 off by " + Diff(ortFloat, float32) + ", INT8 off by " + Diff(ortInt8, int8) + ", " + allocated + " B allocated");
+            return ok;
+        }
+        finally
+        {
+            b.Cleanup();
+        }
+#else
+        return true;
+#endif
+    }
+
+    /// <summary>
     /// The QDQ export (what <c>quantgen export</c> writes) of the model with its calibration file, cached beside them as
     /// bert_base.int8.qdq.onnx and written again when the model, the calibration or this program is newer: exporting
     /// 440 MB takes a while, and each benchmark case runs in its own process.
