@@ -26,7 +26,19 @@ internal sealed record ModelRequest(
 internal sealed record JsonText(string Path, string Text);
 
 /// <summary>One model file carried to the compiler as text by the build targets (see ModelTextFormat).</summary>
-internal sealed record ModelText(string Path, string FullPath, string TransportPath, string Text);
+/// <remarks>
+/// <paramref name="Text"/> is the compiler's own SourceText of the file, not a string copy of it: for a model of
+/// hundreds of MB the text is over a GB of chars, which the compiler holds anyway. Equal when the paths are and the
+/// texts have the same content (the same object, in practice, unless the file changed).
+/// </remarks>
+internal sealed record ModelText(string Path, string FullPath, string TransportPath, SourceText Text)
+{
+    public bool Equals(ModelText? other) =>
+        other is not null && Path == other.Path && FullPath == other.FullPath && TransportPath == other.TransportPath
+        && (ReferenceEquals(Text, other.Text) || (Text.Length == other.Text.Length && Text.ContentEquals(other.Text)));
+
+    public override int GetHashCode() => (Path, FullPath, TransportPath, Text.Length).GetHashCode();
+}
 
 /// <summary>
 /// A diagnostic to report, as plain data: at the start of <paramref name="FilePath"/> (the .onnx or calibration file

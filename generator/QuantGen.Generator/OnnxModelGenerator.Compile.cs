@@ -67,7 +67,7 @@ public sealed partial class OnnxModelGenerator
             ModelTextFormat.Payload payload;
             try
             {
-                payload = ModelTextFormat.Read(model.Text);
+                payload = ModelTextFormat.Read(new SourceTextReader(model.Text));
             }
             catch (FormatException e)
             {
@@ -96,7 +96,8 @@ public sealed partial class OnnxModelGenerator
             // options than the attribute's, and the generated code would throw at its first Predict.
             if (input.Weights != null && result.Weights != null && !string.Equals(result.Weights.Sha256Hex, input.Weights.Sha256Hex, StringComparison.OrdinalIgnoreCase))
             {
-                string attributeOptions = ((Precision)request.Precision).ToString() + (request.KeepFloat.Count > 0 ? ", KeepFloat " + string.Join(";", request.KeepFloat) : "") + (input.Calibration != null ? ", calibration " + input.CalibrationPath : "");
+                string attributeOptions = ((Precision)request.Precision).ToString() + (request.KeepFloat.Count > 0 ? ", KeepFloat " + string.Join(";", request.KeepFloat) : "")
+                    + (request.Dimensions.Count > 0 ? ", Dimensions " + string.Join(";", request.Dimensions) : "") + (input.Calibration != null ? ", calibration " + input.CalibrationPath : "");
                 var d = DiagnosticCatalog.WeightsResourceMismatch.Create(payload.Path, input.Weights.Sha256Hex, request.FullName, result.Weights.Sha256Hex, "task: " + input.Weights.Options + "; attribute: " + attributeOptions);
                 diagnostics.Add(AtAttribute(request, d));
                 // Like every other error: no code, rather than code that would throw at its first Predict.
@@ -163,6 +164,28 @@ public sealed partial class OnnxModelGenerator
         if (byName.Count > 0) return byName;
         string transportSuffix = "/" + wanted + ModelTextFormat.Extension;
         return models.Where(m => m.Path.Length == 0 && Normalize(m.TransportPath).EndsWith(transportSuffix, StringComparison.OrdinalIgnoreCase)).ToList();
+    }
+
+    /// <summary>A SourceText read in blocks (SourceText.CopyTo), so decoding never makes a string of the whole file.</summary>
+    private sealed class SourceTextReader : System.IO.TextReader
+    {
+        private readonly Microsoft.CodeAnalysis.Text.SourceText _text;
+        private int _position;
+
+        public SourceTextReader(Microsoft.CodeAnalysis.Text.SourceText text) => _text = text;
+
+        public override int Peek() => _position < _text.Length ? _text[_position] : -1;
+
+        public override int Read() => _position < _text.Length ? _text[_position++] : -1;
+
+        public override int Read(char[] buffer, int index, int count)
+        {
+            int n = Math.Min(count, _text.Length - _position);
+            if (n <= 0) return 0;
+            _text.CopyTo(_position, buffer, index, n);
+            _position += n;
+            return n;
+        }
     }
 
     private static string Normalize(string path)

@@ -94,8 +94,10 @@ public sealed partial class OnnxModelGenerator : IIncrementalGenerator
 
     private static ModelText? ReadModelText(AdditionalText file, System.Threading.CancellationToken ct)
     {
-        string text = file.GetText(ct)?.ToString() ?? "";
-        if (!ModelTextFormat.TryReadHeader(text, out var path, out var fullPath))
+        // Only the header is read here; the data is decoded from the SourceText when the model is compiled.
+        var text = file.GetText(ct) ?? SourceText.From("");
+        string header = text.ToString(new TextSpan(0, System.Math.Min(text.Length, 32 * 1024)));
+        if (!ModelTextFormat.TryReadHeader(header, out var path, out var fullPath))
             return new ModelText("", "", file.Path, text); // reported as corrupt if a class asks for it
         return new ModelText(path, fullPath, file.Path, text);
     }

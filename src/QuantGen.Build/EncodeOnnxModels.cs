@@ -24,8 +24,10 @@ namespace QuantGen.Build;
 /// pass <see cref="WeightsResourceThreshold"/> bytes), <c>Resource</c> or <c>Literals</c>.</item>
 /// <item><c>QuantGenWeightsFile</c>, <c>QuantGenWeightsManifest</c>: where the resource's bytes and the manifest the
 /// generator reads go when the weights take the resource path (both deleted otherwise).</item>
-/// <item><c>QuantGenPrecision</c>, <c>QuantGenKeepFloat</c>, <c>QuantGenCalibration</c> (optional): the options the
-/// weights are compiled with on the resource path; they must match [OnnxModel]'s (the generator checks, QG0029).</item>
+/// <item><c>QuantGenPrecision</c>, <c>QuantGenKeepFloat</c>, <c>QuantGenCalibration</c>, <c>QuantGenDimensions</c> (optional):
+/// the options the weights are compiled with on the resource path; they must match [OnnxModel]'s (the generator checks,
+/// QG0029). <c>QuantGenDimensions</c> is the attribute's <c>Dimensions</c>, entries separated by <c>;</c>
+/// (<c>sequence=128</c>): a model with free input dimensions does not compile without it.</item>
 /// <item><c>QuantGenDependencyFile</c> (optional): where to list the external-data files read, one full
 /// path a line, so the targets can add them to their Inputs; deleted when the model has none.</item>
 /// </list>
@@ -49,6 +51,28 @@ public sealed class EncodeOnnxModels : Task
 
     [Required]
     public ITaskItem[] Models { get; set; } = Array.Empty<ITaskItem>();
+
+    /// <summary>Whether this run compiled a model's weights for a resource (and so allocated a model's worth of memory).</summary>
+    private bool _compiledWeights;
+
+    /// <summary>
+    /// Compiling a large model's weights leaves GBs of free managed heap in MSBuild's process (BERT-base: 3.1 GB), which
+    /// it keeps for the rest of the build while csc runs beside it (7.1 GB for the build tree instead of 4). A forced
+    /// compacting collection alone does not give it back; the aggressive mode (GCCollectionMode.Aggressive, value 3,
+    /// .NET 7 and later; this assembly targets netstandard2.0) decommits it. On a runtime without it, a forced one.
+    /// </summary>
+    private static void ReleaseMemory()
+    {
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+        try
+        {
+            GC.Collect(GC.MaxGeneration, (GCCollectionMode)3, blocking: true, compacting: true);
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        }
+    }
 
     /// <summary>The .qgm files whose content changed and were (re)written.</summary>
     [Output]
@@ -76,6 +100,8 @@ public sealed class EncodeOnnxModels : Task
             }
         }
         WrittenFiles = written.ToArray();
+        if (_compiledWeights)
+            ReleaseMemory();
         return !Log.HasLoggedErrors;
     }
 
@@ -112,8 +138,13 @@ public sealed class EncodeOnnxModels : Task
             }
         }
 
-        string text = ModelTextFormat.Write(new ModelTextFormat.Payload(modelPath, fullPath, bytes, externalFiles));
-        bool changed = WriteIfChanged(outputFile, Utf8NoBom.GetBytes(text));
+        // Streamed to the file: the text of a 400 MB model is 1.1 GB of chars, which must not sit in memory.
+        var payload = new ModelTextFormat.Payload(modelPath, fullPath, bytes, externalFiles);
+        bool changed = WriteIfChanged(outputFile, stream =>
+        {
+            using var writer = new StreamWriter(stream, Utf8NoBom, 1 << 16);
+            ModelTextFormat.Write(writer, payload);
+        });
         Log.LogMessage(changed ? MessageImportance.Normal : MessageImportance.Low,
             changed ? "QuantGen: encoded '{0}' -> '{1}'" : "QuantGen: '{1}' is up to date with '{0}'", model.ItemSpec, outputFile);
 
@@ -167,6 +198,7 @@ public sealed class EncodeOnnxModels : Task
             : precisionText.Equals("Int8", StringComparison.OrdinalIgnoreCase) ? Precision.Int8
             : throw new ArgumentException($"QuantGenPrecision=\"{precisionText}\" is not one of Int8, Float32.");
         var keepFloat = model.GetMetadata("QuantGenKeepFloat").Split(new[] { ';' }, StringSplitOptions.RemoveEmptyEntries);
+        var dimensions = model.GetMetadata("QuantGenDimensions").Split(new[] { ';' }, StringSplitOptions.RemoveEmptyEntries);
         string calibrationPath = model.GetMetadata("QuantGenCalibration");
         string calibrationFull = calibrationPath.Length > 0 ? Path.GetFullPath(calibrationPath)
             : Path.ChangeExtension(fullPath, null) + ".calib.json";
@@ -174,11 +206,13 @@ public sealed class EncodeOnnxModels : Task
 
         var external = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         foreach (var f in externalFiles) external[f.Key] = f.Value;
+        _compiledWeights = true;
         var result = ModelCompiler.Compile(bytes, new CompilerOptions
         {
             ModelPath = modelPath,
             Precision = precision,
             KeepFloat = keepFloat,
+            Dimensions = dimensions,
             CalibrationJson = calibrationJson,
             CalibrationPath = calibrationJson != null ? calibrationFull : "",
             WeightStorage = WeightStorage.Resource,
@@ -192,7 +226,8 @@ public sealed class EncodeOnnxModels : Task
             throw new WeightsCompileException(first);
         }
 
-        string options = precision.ToString() + (keepFloat.Length > 0 ? ", KeepFloat " + string.Join(";", keepFloat) : "") + (calibrationJson != null ? ", calibration " + calibrationFull : "");
+        string options = precision.ToString() + (keepFloat.Length > 0 ? ", KeepFloat " + string.Join(";", keepFloat) : "")
+            + (dimensions.Length > 0 ? ", Dimensions " + string.Join(";", dimensions) : "") + (calibrationJson != null ? ", calibration " + calibrationFull : "");
         WriteIfChanged(weightsFile, result.Weights.Bytes);
         WriteIfChanged(manifestFile, Utf8NoBom.GetBytes(WeightsManifest.Write(new WeightsManifest.Content(
             modelPath, result.Weights.ResourceName, result.Weights.Bytes.LongLength, result.Weights.Sha256Hex, options))));
@@ -201,31 +236,55 @@ public sealed class EncodeOnnxModels : Task
     }
 
     /// <summary>Writes <paramref name="content"/> unless the file already holds exactly that; true when written.</summary>
-    internal static bool WriteIfChanged(string path, byte[] content)
-    {
-        var existing = new FileInfo(path);
-        if (existing.Exists && existing.Length == content.Length && SameBytes(File.ReadAllBytes(path), content))
-            return false;
+    internal static bool WriteIfChanged(string path, byte[] content) => WriteIfChanged(path, stream => stream.Write(content, 0, content.Length));
 
+    /// <summary>
+    /// Writes what <paramref name="write"/> writes unless the file already holds exactly that; true when written. The
+    /// content goes to a file beside the target first (never to memory: it can be GBs), which then replaces the
+    /// target only when the two differ, so an unchanged file keeps its timestamp and an interrupted build never
+    /// leaves a truncated file that looks newer than its model.
+    /// </summary>
+    internal static bool WriteIfChanged(string path, Action<Stream> write)
+    {
         string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
 
-        // Write beside the target and move it into place, so an interrupted build never leaves a
-        // truncated file that looks newer than its model.
         string temporary = path + ".tmp";
-        File.WriteAllBytes(temporary, content);
+        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+            write(stream);
+        if (File.Exists(path) && SameContent(path, temporary))
+        {
+            File.Delete(temporary);
+            return false;
+        }
         if (File.Exists(path)) File.Replace(temporary, path, null);
         else File.Move(temporary, path);
         return true;
     }
 
-    private static bool SameBytes(byte[] a, byte[] b)
+    private static bool SameContent(string a, string b)
     {
-        if (a.Length != b.Length) return false;
-        for (int i = 0; i < a.Length; i++)
+        if (new FileInfo(a).Length != new FileInfo(b).Length) return false;
+        using var first = new FileStream(a, FileMode.Open, FileAccess.Read, FileShare.Read, 1);
+        using var second = new FileStream(b, FileMode.Open, FileAccess.Read, FileShare.Read, 1);
+        var x = new byte[1 << 16];
+        var y = new byte[1 << 16];
+        while (true)
         {
-            if (a[i] != b[i]) return false;
+            int n = ReadFully(first, x);
+            if (n != ReadFully(second, y)) return false;
+            if (n == 0) return true;
+            for (int i = 0; i < n; i++)
+            {
+                if (x[i] != y[i]) return false;
+            }
         }
-        return true;
+    }
+
+    private static int ReadFully(Stream stream, byte[] buffer)
+    {
+        int total = 0, n;
+        while (total < buffer.Length && (n = stream.Read(buffer, total, buffer.Length - total)) > 0) total += n;
+        return total;
     }
 }

@@ -22,7 +22,7 @@ public sealed record CompileResult(IReadOnlyList<GeneratedFile> Files, IReadOnly
 /// The model compiler's entry point. The passes, in order:
 /// import → supported-op check → shape inference with constant folding → remove Identity/Dropout →
 /// fold BatchNormalization → fuse decomposed LayerNormalization → fuse decomposed GELU → fuse activations →
-/// remove dead nodes → (INT8) quantization → Conv+MaxPool and Conv+Add lowering → memory planning and C# emission.
+/// remove dead nodes → (INT8) quantization, then embedding tables → Conv+MaxPool and Conv+Add lowering → memory planning and C# emission.
 /// </summary>
 public static class ModelCompiler
 {
@@ -94,6 +94,7 @@ public static class ModelCompiler
                 Ranges = options.CalibrationRanges,
                 KeepFloat = options.KeepFloat,
             });
+        QuantizeEmbeddings.Run(graph, options.KeepFloat, report);
         // Quantize/Dequantize and the integer ops have their own shape rules; re-run them over the new graph.
         ShapeInference.Run(graph);
         return report;

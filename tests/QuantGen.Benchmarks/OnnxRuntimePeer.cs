@@ -17,7 +17,7 @@ internal sealed class OnnxRuntimePeer : IDisposable
     private readonly SessionOptions _options;
     private readonly InferenceSession _session;
     private readonly RunOptions _runOptions = new();
-    private readonly OrtValue _input;
+    private readonly OrtValue[] _inputs;
     private readonly OrtValue _output;
     private readonly OrtIoBinding _binding;
 
@@ -34,11 +34,35 @@ internal sealed class OnnxRuntimePeer : IDisposable
 
         var inputMeta = _session.InputMetadata.Single();
         var outputMeta = _session.OutputMetadata.Single();
-        _input = OrtValue.CreateTensorValueFromMemory(input, BatchOfOne(inputMeta.Value.Dimensions, input.Length, onnxPath));
+        _inputs = [OrtValue.CreateTensorValueFromMemory(input, BatchOfOne(inputMeta.Value.Dimensions, input.Length, onnxPath))];
         _output = OrtValue.CreateTensorValueFromMemory(output, BatchOfOne(outputMeta.Value.Dimensions, output.Length, onnxPath));
         _binding = _session.CreateIoBinding();
-        _binding.BindInput(inputMeta.Key, _input);
+        _binding.BindInput(inputMeta.Key, _inputs[0]);
         _binding.BindOutput(outputMeta.Key, _output);
+    }
+
+    /// <summary>
+    /// A token model: int64 inputs (input_ids, attention_mask...) in the model's order, each of shape [1, length] (the
+    /// model's free batch and sequence dimensions set by the arrays), and one float output [1, classes].
+    /// </summary>
+    public OnnxRuntimePeer(string onnxPath, long[][] inputs, float[] output)
+    {
+        _options = new SessionOptions
+        {
+            IntraOpNumThreads = 1,
+            InterOpNumThreads = 1,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+        };
+        _session = new InferenceSession(onnxPath, _options);
+        var names = _session.InputMetadata.Keys.ToArray();
+        if (names.Length != inputs.Length)
+            throw new InvalidOperationException($"{onnxPath} has {names.Length} inputs, {inputs.Length} were given.");
+        _inputs = inputs.Select(a => OrtValue.CreateTensorValueFromMemory(a, new long[] { 1, a.Length })).ToArray();
+        _output = OrtValue.CreateTensorValueFromMemory(output, new long[] { 1, output.Length });
+        _binding = _session.CreateIoBinding();
+        for (int i = 0; i < names.Length; i++) _binding.BindInput(names[i], _inputs[i]);
+        _binding.BindOutput(_session.OutputMetadata.Keys.Single(), _output);
     }
 
     /// <summary>One inference: reads the pinned input array, writes the pinned output array.</summary>
@@ -47,7 +71,7 @@ internal sealed class OnnxRuntimePeer : IDisposable
     public void Dispose()
     {
         _binding.Dispose();
-        _input.Dispose();
+        foreach (var input in _inputs) input.Dispose();
         _output.Dispose();
         _runOptions.Dispose();
         _session.Dispose();

@@ -3,6 +3,7 @@
 //   dotnet run -c Release --project tests/QuantGen.Benchmarks                 BenchmarkDotNet's default job
 //   dotnet run -c Release --project tests/QuantGen.Benchmarks -- --short      1 launch, 3 warm-up, 5 measured iterations (CI)
 //   dotnet run -c Release --project tests/QuantGen.Benchmarks -- --preflight  only the checks: outputs vs ORT, 0 B per call
+//   ... -- --short --filter '*BertBenchmarks*'  the BERT-base-size encoder (only when artifacts/bert/ holds it; docs/performance.md)
 // Other arguments go to BenchmarkDotNet (e.g. --filter '*Int8*'). Results and the ISA: docs/performance.md.
 using System;
 using System.Collections.Generic;
@@ -27,6 +28,13 @@ if (benchmarking && !Preflight.Run())
     return 1;
 }
 
+// The BERT checks load a 440 MB model into two sessions: only when its benchmarks are asked for.
+if (benchmarking && BertBenchmarks.Available && arguments.Any(a => a.Contains("Bert", StringComparison.Ordinal)) && !BertBenchmarks.Preflight())
+{
+    Console.WriteLine("BERT-base preflight failed: not benchmarking code that is wrong or allocates.");
+    return 1;
+}
+
 if (preflightOnly) return 0;
 
 IConfig config = DefaultConfig.Instance;
@@ -41,7 +49,20 @@ if (!arguments.Any(a => a.StartsWith("--filter", StringComparison.Ordinal) || a 
     arguments.AddRange(["--filter", "*"]);
 }
 
-var summaries = BenchmarkSwitcher.FromTypes([typeof(ModelBenchmarks), typeof(LayerBenchmarks), typeof(PeakBenchmarks)])
+var types = new List<Type> { typeof(ModelBenchmarks), typeof(LayerBenchmarks), typeof(PeakBenchmarks) };
+if (BertBenchmarks.Available)
+{
+    types.Add(typeof(BertBenchmarks));
+}
+else
+{
+    Console.WriteLine($"BertBenchmarks skipped: {BertBenchmarks.ModelPath} and its .calib.json were not there when this program was built.");
+    Console.WriteLine("  Make them with /usr/bin/python3 scripts/make_bert_base.py artifacts/bert/bert_base.onnx and");
+    Console.WriteLine("  quantgen calibrate artifacts/bert/bert_base.onnx --data input_ids=artifacts/bert/bert_base.input_ids.npy");
+    Console.WriteLine("  --data attention_mask=artifacts/bert/bert_base.attention_mask.npy --dim sequence=128, then run this program again (docs/performance.md).");
+}
+
+var summaries = BenchmarkSwitcher.FromTypes(types.ToArray())
     .Run(arguments.ToArray(), config).ToList();
 LayerReport.Print(summaries);
 

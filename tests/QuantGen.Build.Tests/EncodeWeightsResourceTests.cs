@@ -31,15 +31,16 @@ public sealed class EncodeWeightsResourceTests : IDisposable
     private string Blob => Path.Combine(_root, "obj", "tiny.onnx.weights");
     private string Manifest => Path.Combine(_root, "obj", "tiny.onnx.qgw");
 
-    private bool Run(string? weights, string? precision = null, long threshold = 32L << 20)
+    private bool Run(string? weights, string? precision = null, long threshold = 32L << 20, string? model = null, string? dimensions = null)
     {
-        var item = new TaskItem(_model);
+        var item = new TaskItem(model ?? _model);
         item.SetMetadata(EncodeOnnxModels.ModelPathMetadata, "Models/tiny.onnx");
         item.SetMetadata(EncodeOnnxModels.OutputFileMetadata, Path.Combine(_root, "obj", "tiny.onnx.qgm"));
         item.SetMetadata(EncodeOnnxModels.WeightsFileMetadata, Blob);
         item.SetMetadata(EncodeOnnxModels.WeightsManifestMetadata, Manifest);
         if (weights != null) item.SetMetadata(EncodeOnnxModels.WeightsMetadata, weights);
         if (precision != null) item.SetMetadata("QuantGenPrecision", precision);
+        if (dimensions != null) item.SetMetadata("QuantGenDimensions", dimensions);
         return new EncodeOnnxModels { BuildEngine = _engine, Models = new ITaskItem[] { item }, WeightsResourceThreshold = threshold }.Execute();
     }
 
@@ -66,6 +67,25 @@ public sealed class EncodeWeightsResourceTests : IDisposable
         Assert.True(Run("Literals", threshold: 100));
         Assert.False(File.Exists(Manifest));
         Assert.False(File.Exists(Blob));
+    }
+
+    [Fact]
+    public void A_token_model_compiles_with_the_dimensions_the_item_gives_and_not_without()
+    {
+        string tokens = Path.Combine(_root, "Models", "tiny_tokens.onnx");
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "Models", "tiny_tokens.onnx"), tokens);
+
+        Assert.False(Run("Resource", model: tokens));
+        Assert.Contains("QG0008", Assert.Single(_engine.Errors).Message, StringComparison.Ordinal);
+
+        Assert.True(Run("Resource", "Float32", model: tokens, dimensions: "sequence=4"), string.Join("\n", _engine.Errors.ConvertAll(e => e.Message)));
+        var expected = ModelCompiler.Compile(File.ReadAllBytes(tokens), new CompilerOptions
+        {
+            ModelPath = "Models/tiny.onnx", Precision = Precision.Float32, Dimensions = new[] { "sequence=4" }, WeightStorage = WeightStorage.Resource,
+        }).Weights!;
+        Assert.Equal(expected.Bytes, File.ReadAllBytes(Blob));
+        Assert.True(WeightsManifest.TryRead(File.ReadAllText(Manifest), out var manifest));
+        Assert.Equal("Float32, Dimensions sequence=4", manifest.Options);
     }
 
     [Fact]

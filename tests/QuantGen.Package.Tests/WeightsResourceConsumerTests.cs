@@ -113,4 +113,34 @@ public class WeightsResourceConsumerTests
         Assert.Contains("QG0029", build.Output, StringComparison.Ordinal);
         Assert.Contains("QuantGenPrecision", build.Output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_token_model_with_free_dimensions_takes_the_resource_path_with_QuantGenDimensions()
+    {
+        // input_ids int64 [batch, sequence] -> Gather from a 10x3 table -> mean over the sequence (make_models.py).
+        var app = new ConsumerProject(_feed, "tokens")
+            .WithProject("""<AdditionalFiles Include="Models/tiny_tokens.onnx" QuantGenWeights="Resource" QuantGenPrecision="Float32" QuantGenDimensions="sequence=4" />""")
+            .WithFile("tiny_tokens.onnx", "app/Models/tiny_tokens.onnx");
+        File.WriteAllText(Path.Combine(app.ProjectDirectory, "Program.cs"), """
+            using System;
+            using System.Globalization;
+
+            long[] ids = { 1, 4, 9, 0 };
+            float[] output = new float[Tokens.OutputLength];
+            Tokens.Predict(ids, output);
+            Console.WriteLine("Output=" + string.Join(" ", Array.ConvertAll(output, v => v.ToString("R", CultureInfo.InvariantCulture))));
+            Console.WriteLine("Resources=" + string.Join(",", typeof(Tokens).Assembly.GetManifestResourceNames()));
+
+            [QuantGen.OnnxModel("Models/tiny_tokens.onnx", Precision = QuantGen.Precision.Float32, Dimensions = new[] { "sequence=4" })]
+            public static partial class Tokens;
+            """);
+
+        var build = app.Build();
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.Contains("Dimensions sequence=4", File.ReadAllText(Path.Combine(app.IntermediateDirectory, "quantgen", "Models", "tiny_tokens.onnx.qgw")), StringComparison.Ordinal);
+        var run = app.Run();
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("Output=-1.125 -0.875 -0.625", run.Output, StringComparison.Ordinal); // make_models.py's numbers
+        Assert.Contains("Resources=QuantGen.Weights/Models/tiny_tokens.onnx", run.Output, StringComparison.Ordinal);
+    }
 }

@@ -177,7 +177,7 @@ public static class DiagnosticCatalog
     public static readonly DiagnosticDescriptorInfo WeightsResourceMismatch = new(
         "QG0029", ModelDiagnosticSeverity.Error, "Weights resource built with other options",
         "The weights resource the QuantGen build task wrote for '{0}' (SHA-256 {1}) is not the one the code generated for '{2}' reads (SHA-256 {3}): the task compiled the model with other options than [OnnxModel] gives ({4}).",
-        "Give the model's AdditionalFiles item the same options as the attribute: QuantGenPrecision=\"Float32\" or \"Int8\", QuantGenKeepFloat=\"node;node\", QuantGenCalibration=\"path\"; or set QuantGenWeights=\"Literals\" to embed the weights in the source instead.");
+        "Give the model's AdditionalFiles item the same options as the attribute: QuantGenPrecision=\"Float32\" or \"Int8\", QuantGenKeepFloat=\"node;node\", QuantGenCalibration=\"path\", QuantGenDimensions=\"name=size;name=size\"; or set QuantGenWeights=\"Literals\" to embed the weights in the source instead.");
 
     /// <summary>All descriptors, in id order (docs/diagnostics.md is generated from this).</summary>
     public static IReadOnlyList<DiagnosticDescriptorInfo> All { get; } = new[]

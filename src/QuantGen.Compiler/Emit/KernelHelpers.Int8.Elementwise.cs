@@ -91,6 +91,14 @@ public static partial class KernelHelpers
                     y[i] = QuantizeU8(x[i], scale, zeroPoint);
             }
             """;
+        sources[DequantizeRowS8] = """
+            /// <summary>y[i] = x[i] * scale: a row of int8 weights in float (each int8 value is exact in float, then one multiply).</summary>
+            private static void DequantizeRowS8(ReadOnlySpan<sbyte> x, float scale, Span<float> y)
+            {
+                for (int i = 0; i < y.Length; i++)
+                    y[i] = x[i] * scale;
+            }
+            """;
         sources[MaxPool2x2U8] = """
             /// <summary>
             /// 2x2 max pooling with stride 2 and no padding on uint8 planes: the vertical max of two input rows, then the max of

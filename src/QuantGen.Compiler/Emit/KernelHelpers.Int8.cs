@@ -23,6 +23,7 @@ public static partial class KernelHelpers
     public const string RequantizeChannelsU8 = "RequantizeChannelsU8";
     public const string QAddU8 = "QAddU8";
     public const string QuantizeRowU8 = "QuantizeRowU8";
+    public const string DequantizeRowS8 = "DequantizeRowS8";
     public const string MaxPool2x2U8 = "MaxPool2x2U8";
     private const string RequantizeVector = "RequantizeToU8x8";
     private const string NarrowToBytes = "NarrowToBytes";

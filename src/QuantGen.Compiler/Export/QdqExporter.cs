@@ -188,6 +188,7 @@ public static class QdqExporter
                         Around(node, "AveragePool", new[] { Dequantized(node.Inputs[0], node.Name) }, Fused(node), OriginalOf(node).Attributes.Values);
                         return;
                     case "QLookup": Lookup(node); return;
+                    case "QGatherRows": GatherRows(node); return;
                     default:
                         throw new NotSupportedException($"{node.OpType} '{node.Name}' has no QDQ form (dynamic quantization cannot be exported)");
                 }
@@ -205,6 +206,11 @@ public static class QdqExporter
                 return;
             }
             var outputs = node.Outputs.Select(o => o.Length == 0 ? "" : Name(o)).ToList();
+            if (node.OpType == "Gelu" && _opset < 20 && node.Activation == null)
+            {
+                GeluDecomposed(node, inputs[0], outputs[0]);
+                return;
+            }
             if (node.Activation == null)
             {
                 _b.Node(node.OpType, node.Name, inputs, outputs, node.Attributes.Values.Select(OnnxProtoBuilder.Attribute));
@@ -213,6 +219,46 @@ public static class QdqExporter
             string before = _b.Unique(outputs[0] + "_before_" + node.Activation.Kind.ToString().ToLowerInvariant());
             _b.Node(node.OpType, node.Name, inputs, new[] { before }.Concat(outputs.Skip(1)), node.Attributes.Values.Select(OnnxProtoBuilder.Attribute));
             Activation(node.Activation, before, outputs[0], node.Name);
+        }
+
+        /// <summary>
+        /// QGatherRows (an embedding table in int8, a scale per row) becomes a Gather from the table's dequantized float
+        /// values (q * scale, as the generated code computes them): the same numbers, and ORT reads them straight
+        /// rather than dequantizing the whole table on every run, which a DequantizeLinear in front of the Gather would.
+        /// </summary>
+        private void GatherRows(Node node)
+        {
+            var table = _graph[node.Inputs[0]].Constant!;
+            var scales = _graph[node.Inputs[2]].Constant!.Floats!;
+            int n = table.Shape[1];
+            var values = new float[table.Length];
+            for (int i = 0; i < values.Length; i++) values[i] = table.Longs![i] * scales[i / n];
+            string name = _b.Unique(node.Name + ".table_dequantized");
+            _b.Initializer(name, Tensor.FromFloats(table.Shape, values));
+            _b.Node("Gather", node.Name, new[] { name, Input(node, 1) }, new[] { Name(node.Outputs[0]) }, Array.Empty<AttributeProto>());
+        }
+
+        /// <summary>
+        /// Gelu is an ONNX op from opset 20; the compiler fuses the decomposed form models below 20 are exported with
+        /// (FuseGelu), so for those the export writes that form back: 0.5 x (1 + erf(x / √2)), or with approximate =
+        /// "tanh" 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))). ORT fuses either into its own Gelu kernel.
+        /// </summary>
+        private void GeluDecomposed(Node node, string x, string y)
+        {
+            string Constant(string suffix, float value) => _b.Initializer(_b.Unique(node.Name + "." + suffix), Tensor.FromFloats(Array.Empty<int>(), new[] { value }));
+            string Step(string op, string suffix, params string[] inputs)
+            {
+                string output = _b.Unique(y + "_" + suffix);
+                _b.Node(op, node.Name + "/" + suffix, inputs, new[] { output });
+                return output;
+            }
+            bool tanh = node.Attributes.TryGetValue("approximate", out var a) && a.String == "tanh";
+            string gate = tanh
+                ? Step("Tanh", "tanh", Step("Mul", "scaled", Constant("sqrt_2_over_pi", 0.7978845608028654f),
+                    Step("Add", "cubic", x, Step("Mul", "cube", Constant("coefficient", 0.044715f), Step("Mul", "x3", x, Step("Mul", "x2", x, x))))))
+                : Step("Erf", "erf", Step("Div", "scaled", x, Constant("sqrt2", 1.4142135f)));
+            string half = Step("Mul", "half_x", x, Constant("half", 0.5f));
+            _b.Node("Mul", node.Name, new[] { half, Step("Add", "one_plus", gate, Constant("one", 1f)) }, new[] { y });
         }
 
         /// <summary>A float input: a constant becomes an initializer (once), anything else is referenced by name.</summary>

@@ -111,22 +111,32 @@ public sealed class Gather : Operator
         }
 
         string indices = ctx.In(1);
-        // ONNX makes an index outside [-D, D-1] an error: it throws, naming the Predict parameter the ids came from
-        // (a token id past the vocabulary), the value and its position; it never reads past the table.
-        string source = ctx.PredictParameter(1) ?? ctx.Node.Inputs[1];
         w.Line($"// Copies {Slices(d)} at run-time indices along axis {d.Axis}; negative indices count from the end, others out of range throw.");
         using (d.Count > 1 ? w.Block($"for (int j = 0; j < {d.Count}; j++)") : w.Block(""))
         {
             string j = d.Count > 1 ? "j" : "0";
-            w.Line($"long k = {indices}[{j}];");
-            w.Line($"if (k < 0) k += {d.D};");
-            w.Line($"if ((ulong)k >= {d.D}UL)");
-            static string Braces(string text) => text.Replace("{", "{{").Replace("}", "}}");
-            string message = CSharp.StringLiteral($"Gather '{Braces(ctx.Node.Name)}': index {{0}} at element {{1}} of '{Braces(source)}' is outside [-{d.D}, {d.D - 1}] (axis {d.Axis} of its data has {d.D} entries).");
-            w.Line($"    throw new ArgumentOutOfRangeException({CSharp.StringLiteral(source)}, {indices}[{j}], string.Format(System.Globalization.CultureInfo.InvariantCulture, {message}, {indices}[{j}], {j}));");
+            EmitIndex(ctx, indices, j, d.D, d.Axis);
             using (d.Outer > 1 ? w.Block($"for (int o = 0; o < {d.Outer}; o++)") : null)
                 Copy(w, x, y, DataAt("(int)k"), OutputAt(j), d.Inner);
         }
+    }
+
+    /// <summary>
+    /// Declares <c>long k</c>, the run-time index at element <paramref name="j"/> of <paramref name="indices"/> (input 1)
+    /// normalized to [0, <paramref name="d"/>). ONNX makes an index outside [-D, D-1] an error: it throws, naming the
+    /// Predict parameter the ids came from (a token id past the vocabulary), the value and its position; it never reads
+    /// past the table.
+    /// </summary>
+    internal static void EmitIndex(KernelContext ctx, string indices, string j, int d, int axis)
+    {
+        var w = ctx.W;
+        string source = ctx.PredictParameter(1) ?? ctx.Node.Inputs[1];
+        w.Line($"long k = {indices}[{j}];");
+        w.Line($"if (k < 0) k += {d};");
+        w.Line($"if ((ulong)k >= {d}UL)");
+        static string Braces(string text) => text.Replace("{", "{{").Replace("}", "}}");
+        string message = CSharp.StringLiteral($"Gather '{Braces(ctx.Node.Name)}': index {{0}} at element {{1}} of '{Braces(source)}' is outside [-{d}, {d - 1}] (axis {axis} of its data has {d} entries).");
+        w.Line($"    throw new ArgumentOutOfRangeException({CSharp.StringLiteral(source)}, {indices}[{j}], string.Format(System.Globalization.CultureInfo.InvariantCulture, {message}, {indices}[{j}], {j}));");
     }
 
     private static string Slices(Dims d) =>

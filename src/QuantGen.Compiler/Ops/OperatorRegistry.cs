@@ -33,7 +33,7 @@ public static class OperatorRegistry
     {
         new Quantized.QuantizeU8(), new Quantized.DequantizeU8(), new Quantized.QuantizeDynamic(),
         new Quantized.QConv(), new Quantized.QGemm(), new Quantized.QMatMul(),
-        new Quantized.QAdd(), new Quantized.QGlobalAveragePool(), new Quantized.QAveragePool(), new Quantized.QConcat(), new Quantized.QLookup(),
+        new Quantized.QAdd(), new Quantized.QGlobalAveragePool(), new Quantized.QAveragePool(), new Quantized.QConcat(), new Quantized.QLookup(), new Quantized.QGatherRows(),
     }.ToDictionary(op => op.OpType);
 
     public const string QuantizedDomain = "quantgen";

@@ -162,6 +162,7 @@ internal static class QuantTestKit
                 float[] f => Tensor.FromFloats(v.Shape!, f),
                 byte[] b => Tensor.FromLongs(DataType.UInt8, v.Shape!, b.Select(x => (long)x).ToArray()),
                 sbyte[] s => Tensor.FromLongs(DataType.Int8, v.Shape!, s.Select(x => (long)x).ToArray()),
+                long[] l => Tensor.FromLongs(v.Type, v.Shape!, l),
                 _ => throw new ArgumentException(a.GetType().Name),
             };
         }).ToList();

@@ -42,8 +42,28 @@ def tiny_model():
     return model
 
 
+# Token ids with free named dimensions, as text models are exported: y = ReduceMean(E[input_ids], axis 1),
+# input_ids: int64 [batch, sequence], E: 10x3, y: [batch, 3]. It compiles only with Dimensions "sequence=N".
+E = (np.arange(30, dtype=np.float32).reshape(10, 3) - 15.0) * 0.25
+
+
+def tiny_tokens_model():
+    graph = helper.make_graph(
+        [helper.make_node("Gather", ["E", "input_ids"], ["embedded"], name="embed"),
+         helper.make_node("ReduceMean", ["embedded"], ["y"], name="mean", axes=[1], keepdims=0)],
+        "tiny_tokens",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3])],
+        initializer=[numpy_helper.from_array(E, "E")])
+    model = helper.make_model(graph, producer_name="quantgen-tests", opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
 def main():
     onnx.save_model(tiny_model(), os.path.join(HERE, "tiny.onnx"))
+    onnx.save_model(tiny_tokens_model(), os.path.join(HERE, "tiny_tokens.onnx"))
 
     # The same model with its initializers in an external file beside it (onnx appends to an
     # existing file, so start from none).
@@ -57,6 +77,8 @@ def main():
     y = np.maximum(X @ W + B, 0).astype(np.float32)
     print("input    ", ", ".join(f"{v:.9g}f" for v in X.ravel()))
     print("expected ", ", ".join(f"{v:.9g}f" for v in y.ravel()))
+    ids = np.array([[1, 4, 9, 0]])
+    print("tokens   ", ids.tolist(), "->", ", ".join(f"{v:.9g}f" for v in E[ids].mean(axis=1).ravel()))
 
 
 if __name__ == "__main__":
