@@ -70,6 +70,30 @@ public sealed class PredictRuntimeTests : IClassFixture<PredictRuntimeTests.Fash
                 return System.GC.GetAllocatedBytesForCurrentThread() - before;
             }
 
+            /// <summary>
+            /// Predict on spans cut out of larger arrays, over several inputs: how many bytes around the workspace and
+            /// floats around the output changed (generated kernels write through Unsafe and vector stores, with no
+            /// bounds checks, so an overrun would corrupt whatever lies next to them).
+            /// </summary>
+            public static int GuardChanges(float[][] inputs, int outputLength, int guard)
+            {
+                var workspace = new byte[guard + FashionNet.WorkspaceBytes + guard];
+                var output = new float[guard + outputLength + guard];
+                System.Array.Fill(workspace, (byte)0xA5);
+                System.Array.Fill(output, -12345.5f);
+                foreach (var input in inputs)
+                    FashionNet.Predict(input, new System.Span<float>(output, guard, outputLength), new System.Span<byte>(workspace, guard, FashionNet.WorkspaceBytes));
+                int changed = 0;
+                for (int i = 0; i < guard; i++)
+                {
+                    if (workspace[i] != 0xA5) changed++;
+                    if (workspace[guard + FashionNet.WorkspaceBytes + i] != 0xA5) changed++;
+                    if (output[i] != -12345.5f) changed++;
+                    if (output[guard + outputLength + i] != -12345.5f) changed++;
+                }
+                return changed;
+            }
+
             public static long AllocatedBytesWithCallerWorkspace(float[] input, float[] output, int warmUp, int calls)
             {
                 System.Span<byte> workspace = new byte[FashionNet.WorkspaceBytes]; // once, before measuring
@@ -105,6 +129,20 @@ public sealed class PredictRuntimeTests : IClassFixture<PredictRuntimeTests.Fash
         thread.Start();
         thread.Join();
         Assert.True(firstCall >= (int)assembly.Constant("Tests.FashionNet", "WorkspaceBytes")!, $"a first call allocated {firstCall} bytes");
+    }
+
+    public static TheoryData<string> EveryModel => new(new[] { "fashion_cnn", "fashion_mlp", "fashion_resnet", "fashion_vit" }
+        .SelectMany(m => new[] { "Float32", "Int8", "Int8Dynamic" }.Select(v => m + ":" + v)));
+
+    [Theory]
+    [MemberData(nameof(EveryModel))]
+    public void Predict_writes_nothing_outside_its_workspace_and_output(string variant)
+    {
+        var assembly = _assemblies[variant];
+        var changes = assembly.Method<Func<float[][], int, int, int>>("Tests.RuntimeHarness", "GuardChanges");
+        // Saturating inputs too, so clamps and the uint8 extremes are reached.
+        var inputs = Enumerable.Range(0, 8).Select(Image).Append(Enumerable.Repeat(1f, 784).ToArray()).Append(new float[784]).ToArray();
+        Assert.Equal(0, changes(inputs, 10, 256));
     }
 
     [Theory]
