@@ -38,7 +38,10 @@ public class FortunesTests(ITestOutputHelper output)
     private static readonly TextModel Classifier = new("fortune_classifier.onnx", "sequence=128", FortunesData.ClassifierLength);
 
     /// <summary>Builds the model with the generator as the sample's Models.cs declares it; INT8 reads the committed calibration file.</summary>
-    private static LoadedModel Build(TextModel model, bool int8, string className, IReadOnlyList<string>? keepFloat = null)
+    private static LoadedModel Build(TextModel model, bool int8, string className, IReadOnlyList<string>? keepFloat = null) =>
+        LoadedModel.Load(Generate(model, int8, className, keepFloat), model.Prepare(), className);
+
+    private static GeneratorRun Generate(TextModel model, bool int8, string className, IReadOnlyList<string>? keepFloat = null)
     {
         string modelPath = "Models/" + model.OnnxFile;
         var additional = new List<AdditionalText> { ModelFiles.Transport(model.Bytes, modelPath) };
@@ -51,7 +54,56 @@ public class FortunesTests(ITestOutputHelper output)
         var run = GeneratorHarness.Run(new[] { source }, additional);
         var problems = run.AllDiagnostics.Where(d => d.Severity == DiagnosticSeverity.Error || d.Id is "QG0021").ToList();
         Assert.True(problems.Count == 0, string.Join("\n", problems)); // QG0021: no calibration file was used
-        return LoadedModel.Load(run, model.Prepare(), className);
+        return run;
+    }
+
+    /// <summary>
+    /// Both text models, FP32 and INT8, allocate nothing per Predict after a thread's first call (its workspace), with
+    /// long and int token ids. Measured inside the generated assembly, so no reflection is counted; some round of 200
+    /// calls must allocate 0 bytes (the runtime may allocate on the thread while tiered compilation swaps code in).
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Predict_allocates_nothing_after_warm_up(bool int8)
+    {
+        foreach (var model in new[] { LanguageModel, Classifier })
+        {
+            string className = (model == LanguageModel ? "AllocLm" : "AllocClassifier") + (int8 ? "Int8" : "Float");
+            bool classifier = model == Classifier;
+            string arguments = classifier ? "ids, mask, logits" : "ids, logits";
+            string arguments32 = classifier ? "ids32, mask32, logits" : "ids32, logits";
+            string harness = $$"""
+                namespace Tests;
+
+                public static class AllocationHarness
+                {
+                    public static long Round(long[] ids, long[] mask, int calls)
+                    {
+                        var logits = new float[{{className}}.OutputLength];
+                        var ids32 = System.Array.ConvertAll(ids, v => (int)v);
+                        var mask32 = System.Array.ConvertAll(mask, v => (int)v);
+                        {{className}}.Predict({{arguments}});
+                        {{className}}.Predict({{arguments32}});
+                        long before = System.GC.GetAllocatedBytesForCurrentThread();
+                        for (int i = 0; i < calls; i++)
+                        {
+                            {{className}}.Predict({{arguments}});
+                            {{className}}.Predict({{arguments32}});
+                        }
+                        return System.GC.GetAllocatedBytesForCurrentThread() - before;
+                    }
+                }
+                """;
+            using var assembly = CompiledAssembly.Load(Generate(model, int8, className), harness);
+            var round = assembly.Method<Func<long[], long[], int, long>>("Tests.AllocationHarness", "Round");
+            long[] ids = classifier ? Row(Data.ClassifierInputIds, 0, model.Sequence) : Row(Data.LmInputIds, 0, model.Sequence);
+            long[] mask = classifier ? Row(Data.ClassifierAttentionMask, 0, model.Sequence) : Array.Empty<long>();
+            var rounds = new List<long>();
+            for (int i = 0; i < 5 && (rounds.Count == 0 || rounds[^1] != 0); i++)
+                rounds.Add(round(ids, mask, 200));
+            Assert.True(rounds[^1] == 0, $"{className}: bytes allocated by each round of 200 calls: {string.Join(", ", rounds)}");
+        }
     }
 
     private static long[] Row(long[] values, int row, int length) => values.AsSpan(row * length, length).ToArray();
