@@ -115,20 +115,25 @@ namespace Tests
             }
 
             /// <summary>
-            /// acc[m, p] = bias[m] + Σ_k weights[m, k] * im2col[k, p]; pixels a multiple of 16. Tiles of 4 rows x 2 vectors of pixels:
-            /// each im2col vector is loaded once for 4 output channels, each weight broadcast once for 2 vectors.
+            /// acc[m, p] = bias[m] + Σ_k weights[m, k] * im2col[k, p]. Tiles of 4 rows x 2 vectors of pixels: each im2col vector
+            /// is loaded once for 4 output channels, each weight broadcast once for 2 vectors; then single vectors (rows left
+            /// over, and the vector after the last pair), then scalar columns, so any width of Vector&lt;float&gt; and any pixel
+            /// count stay inside the buffers.
             /// </summary>
             private static void GemmF32(ReadOnlySpan<float> im2col, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> acc, int rows, int k, int pixels)
             {
                 ref float x = ref MemoryMarshal.GetReference(im2col);
                 ref float w = ref MemoryMarshal.GetReference(weights);
                 ref float a = ref MemoryMarshal.GetReference(acc);
-                int m = 0;
+                int vectorPixels = 0; // columns the vector code covers, in every row
                 if (System.Numerics.Vector.IsHardwareAccelerated)
                 {
                     int width = System.Numerics.Vector<float>.Count;
+                    int pairs = pixels - pixels % (2 * width);
+                    vectorPixels = pixels - pixels % width;
+                    int m = 0;
                     for (; m + 4 <= rows; m += 4)
-                        for (int p = 0; p < pixels; p += 2 * width)
+                        for (int p = 0; p < pairs; p += 2 * width)
                         {
                             var a00 = new System.Numerics.Vector<float>(bias.IsEmpty ? 0f : bias[m]);
                             var a10 = new System.Numerics.Vector<float>(bias.IsEmpty ? 0f : bias[m + 1]);
@@ -158,23 +163,23 @@ namespace Tests
                             System.Numerics.Vector.StoreUnsafe(a20, ref at, (nuint)(2 * pixels)); System.Numerics.Vector.StoreUnsafe(a21, ref at, (nuint)(2 * pixels + width));
                             System.Numerics.Vector.StoreUnsafe(a30, ref at, (nuint)(3 * pixels)); System.Numerics.Vector.StoreUnsafe(a31, ref at, (nuint)(3 * pixels + width));
                         }
-                    for (; m < rows; m++)
-                        for (int p = 0; p < pixels; p += width)
+                    // Rows the tiles did not take (all their vectors), and in tiled rows the vector after the last pair.
+                    for (int r = 0; r < rows; r++)
+                        for (int p = r < m ? pairs : 0; p < vectorPixels; p += width)
                         {
-                            var s = new System.Numerics.Vector<float>(bias.IsEmpty ? 0f : bias[m]);
+                            var s = new System.Numerics.Vector<float>(bias.IsEmpty ? 0f : bias[r]);
                             for (int i = 0; i < k; i++)
-                                s = System.Numerics.Vector.MultiplyAddEstimate(System.Numerics.Vector.LoadUnsafe(ref x, (nuint)(i * pixels + p)), new System.Numerics.Vector<float>(Unsafe.Add(ref w, m * k + i)), s);
-                            System.Numerics.Vector.StoreUnsafe(s, ref a, (nuint)(m * pixels + p));
+                                s = System.Numerics.Vector.MultiplyAddEstimate(System.Numerics.Vector.LoadUnsafe(ref x, (nuint)(i * pixels + p)), new System.Numerics.Vector<float>(Unsafe.Add(ref w, r * k + i)), s);
+                            System.Numerics.Vector.StoreUnsafe(s, ref a, (nuint)(r * pixels + p));
                         }
-                    return;
                 }
-                for (; m < rows; m++)
-                    for (int p = 0; p < pixels; p++)
+                for (int r = 0; r < rows; r++)
+                    for (int p = vectorPixels; p < pixels; p++)
                     {
-                        float s = bias.IsEmpty ? 0f : bias[m];
+                        float s = bias.IsEmpty ? 0f : bias[r];
                         for (int i = 0; i < k; i++)
-                            s += Unsafe.Add(ref x, i * pixels + p) * Unsafe.Add(ref w, m * k + i);
-                        Unsafe.Add(ref a, m * pixels + p) = s;
+                            s += Unsafe.Add(ref x, i * pixels + p) * Unsafe.Add(ref w, r * k + i);
+                        Unsafe.Add(ref a, r * pixels + p) = s;
                     }
             }
 
