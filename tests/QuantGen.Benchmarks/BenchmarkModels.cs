@@ -22,6 +22,7 @@ internal static class BenchmarkModels
         new("fashion_mlp", "fashion_mlp.onnx", MlpInt8.InputLength, MlpInt8.OutputLength, MlpInt8.Predict, MlpFloat32.Predict),
         new("fashion_resnet", "fashion_resnet.onnx", ResNetInt8.InputLength, ResNetInt8.OutputLength, ResNetInt8.Predict, ResNetFloat32.Predict),
         new("fashion_qat", "fashion_qat.onnx", QatInt8.InputLength, QatInt8.OutputLength, QatInt8.Predict, QatFloat32.Predict),
+        new("fashion_vit", "fashion_vit.onnx", VitInt8.InputLength, VitInt8.OutputLength, VitInt8.Predict, VitFloat32.Predict),
     ];
 
     public static BenchmarkModel Get(string name)

@@ -1,6 +1,6 @@
 namespace QuantGen.Benchmarks;
 
-// The sample's four models, each compiled twice. The INT8 classes of cnn, mlp and resnet use the default
+// The sample's five models, each compiled twice. The INT8 classes of cnn, mlp and resnet use the default
 // calibration (Models/<model>.calib.json, linked from samples/FashionMnist/Models); the QAT model carries its
 // own scales and has no calibration file.
 
@@ -27,3 +27,9 @@ internal static partial class QatInt8;
 
 [QuantGen.OnnxModel("Models/fashion_qat.onnx", Precision = QuantGen.Precision.Float32)]
 internal static partial class QatFloat32;
+
+[QuantGen.OnnxModel("Models/fashion_vit.onnx")]
+internal static partial class VitInt8;
+
+[QuantGen.OnnxModel("Models/fashion_vit.onnx", Precision = QuantGen.Precision.Float32)]
+internal static partial class VitFloat32;

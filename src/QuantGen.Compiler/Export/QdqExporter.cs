@@ -198,11 +198,15 @@ public static class QdqExporter
             bool onUint8 = node.Outputs.Any(o => _report.Uint8Params.ContainsKey(o));
             if (onUint8)
             {
-                // MaxPool or a view on uint8: in QDQ form the op sits between DequantizeLinear and QuantizeLinear on the
-                // input's grid, which ORT folds back into the op on uint8 (what QuantGen runs).
-                string y = _b.Unique(FloatBase(node.Outputs[0]) + "_float");
-                _b.Node(node.OpType, node.Name, inputs, new[] { y }, node.Attributes.Values.Select(OnnxProtoBuilder.Attribute));
-                Quantize(y, node.Outputs[0]);
+                // MaxPool, a view or Split on uint8: in QDQ form the op sits between DequantizeLinear and QuantizeLinear
+                // (one per output, on the input's grid), which ORT folds back into the op on uint8 (what QuantGen runs).
+                var floats = node.Outputs.Select(o => o.Length == 0 ? "" : _b.Unique(FloatBase(o) + "_float")).ToArray();
+                _b.Node(node.OpType, node.Name, inputs, floats, node.Attributes.Values.Select(OnnxProtoBuilder.Attribute));
+                for (int i = 0; i < floats.Length; i++)
+                {
+                    if (floats[i].Length > 0)
+                        Quantize(floats[i], node.Outputs[i]);
+                }
                 return;
             }
             var outputs = node.Outputs.Select(o => o.Length == 0 ? "" : Name(o)).ToList();
@@ -357,7 +361,8 @@ public static class QdqExporter
             _b.Node("DequantizeLinear", baseName + "/weight/DequantizeLinear", new[] { wq, ws, wz }, new[] { wf }, new[] { OnnxProtoBuilder.Int("axis", axis) });
 
             var inputs = new List<string> { x, wf };
-            if (w.Bias != null && !matMul)
+            string? bias = null;
+            if (w.Bias != null)
             {
                 // The scale ORT's quantizer gives an int32 bias; its integer kernels add the int32 values as they are.
                 var biasScales = new float[channels];
@@ -367,7 +372,8 @@ public static class QdqExporter
                 string bz = _b.Initializer(_b.Unique(baseName + ".bias_zero_point"), Tensor.FromLongs(DataType.Int32, new[] { channels }, new long[channels]));
                 string bf = _b.Unique(baseName + ".bias");
                 _b.Node("DequantizeLinear", baseName + "/bias/DequantizeLinear", new[] { bq, bs, bz }, new[] { bf }, new[] { OnnxProtoBuilder.Int("axis", 0) });
-                inputs.Add(bf);
+                bias = bf;
+                if (!matMul) inputs.Add(bf);
             }
 
             IEnumerable<NodeAttribute>? attributes = null;
@@ -376,6 +382,15 @@ public static class QdqExporter
             {
                 opType = "Conv";
                 attributes = original.Attributes.Values;
+            }
+            else if (matMul && bias != null)
+            {
+                // A MatMul over tokens whose bias Add went into the QGemm (torch's nn.Linear on 3-D input): MatMul, then
+                // the Add of the int32 bias, as the model had them.
+                string product = _b.Unique(FloatBase(node.Outputs[0]) + "_matmul");
+                _b.Node("MatMul", node.Name + "/MatMul", inputs, new[] { product });
+                inputs = new List<string> { product, bias };
+                opType = "Add";
             }
             else if (matMul)
             {
