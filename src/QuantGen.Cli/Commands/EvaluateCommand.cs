@@ -132,6 +132,9 @@ internal static partial class EvaluateCommand
             stdout.WriteLine($"per-layer FP32 values from QuantGen's float reference: ONNX Runtime does not load the model with its intermediate tensors as outputs ({fallback})");
         var output = new SqnrAccumulator();
 
+        // A graph input's FP32 value is the sample itself.
+        var inputIndices = inputs.Select((v, i) => (v.Name, i)).ToDictionary(p => p.Name, p => p.i, StringComparer.Ordinal);
+
         // Top-1 per row of the first output: one row per sample for a classifier, one per position for a language model.
         long rows = samples * rowsPerSample;
         var fp32Top1 = new int[rows];
@@ -150,10 +153,9 @@ internal static partial class EvaluateCommand
             output.Add(reference, quantized);
             foreach (var (name, accumulator) in layers)
             {
-                int inputIndex = inputs.ToList().FindIndex(v => v.Name == name);
                 float[]? f = floatValues != null ? floatValues[name].Floats
                     : ort.Values.TryGetValue(name, out var v) ? v
-                    : inputIndex >= 0 ? sample[inputIndex].Floats : null;
+                    : inputIndices.TryGetValue(name, out int inputIndex) ? sample[inputIndex].Floats : null;
                 if (f != null && int8.ValueOf(int8Values, name) is { } q && f.Length == q.Length)
                     accumulator.Add(f, q);
             }
