@@ -253,9 +253,7 @@ public static class AccuracyEvaluator
         // The calibration file sits at the model's default calibration path, as in the sample's project.
         if (variant == Variant.Int8Static && calibrationJson != null)
             additional.Add(new InMemoryAdditionalText("/project/Models/" + CalibrationFile.DefaultPathFor(model.OnnxFile), calibrationJson));
-        string arguments = variant == Variant.Fp32 ? ", Precision = QuantGen.Precision.Float32" : "";
-        if (keepFloat is { Count: > 0 })
-            arguments += ", KeepFloat = new[] { " + string.Join(", ", keepFloat.Select(n => "\"" + n.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"")) + " }";
+        string arguments = (variant == Variant.Fp32 ? ", Precision = QuantGen.Precision.Float32" : "") + SensitivityGroups.KeepFloatArgument(keepFloat);
         string source = $"namespace Tests;\n\n[QuantGen.OnnxModel(\"{modelPath}\"{arguments})]\npublic static partial class {className};\n";
 
         var run = GeneratorHarness.Run(new[] { source }, additional);

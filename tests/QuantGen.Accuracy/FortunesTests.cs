@@ -47,9 +47,7 @@ public class FortunesTests(ITestOutputHelper output)
         var additional = new List<AdditionalText> { ModelFiles.Transport(model.Bytes, modelPath) };
         if (int8)
             additional.Add(new InMemoryAdditionalText("/project/" + CalibrationFile.DefaultPathFor(modelPath), File.ReadAllText(model.CalibrationPath)));
-        string precision = int8 ? "" : ", Precision = QuantGen.Precision.Float32";
-        if (keepFloat is { Count: > 0 })
-            precision += ", KeepFloat = new[] { " + string.Join(", ", keepFloat.Select(n => "\"" + n.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"")) + " }";
+        string precision = (int8 ? "" : ", Precision = QuantGen.Precision.Float32") + SensitivityGroups.KeepFloatArgument(keepFloat);
         string source = $"namespace Tests;\n\n[QuantGen.OnnxModel(\"{modelPath}\", Dimensions = new[] {{ \"{model.Dimension}\" }}{precision})]\npublic static partial class {className};\n";
         var run = GeneratorHarness.Run(new[] { source }, additional);
         var problems = run.AllDiagnostics.Where(d => d.Severity == DiagnosticSeverity.Error || d.Id is "QG0021").ToList();

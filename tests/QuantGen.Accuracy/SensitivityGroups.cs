@@ -21,6 +21,10 @@ public sealed record SensitivityGroup(string Kind, IReadOnlyList<string> Nodes);
 /// </summary>
 public static class SensitivityGroups
 {
+    /// <summary>The attribute argument that keeps <paramref name="nodes"/> in float: <c>, KeepFloat = new[] { "a", "b" }</c> (empty for none).</summary>
+    public static string KeepFloatArgument(IReadOnlyList<string>? nodes) =>
+        nodes is { Count: > 0 } ? ", KeepFloat = new[] { " + string.Join(", ", nodes.Select(Compiler.Emit.CSharp.StringLiteral)) + " }" : "";
+
     public static IReadOnlyList<SensitivityGroup> Of(byte[] model, string modelPath, string calibrationJson, IReadOnlyList<string>? dimensions = null)
     {
         dimensions ??= Array.Empty<string>();

@@ -10,6 +10,7 @@ using QuantGen.Cli.Npy;
 using QuantGen.Compiler;
 using QuantGen.Compiler.Calibration;
 using QuantGen.Compiler.Diagnostics;
+using QuantGen.Compiler.Emit;
 using QuantGen.Compiler.Execution;
 using QuantGen.Compiler.Ir;
 
@@ -323,13 +324,11 @@ internal static partial class EvaluateCommand
     /// <summary>The attribute to paste: the model by file name (the build accepts a unique file-name match), the calibration when not the default.</summary>
     internal static string Attribute(EvaluateOptions options, IReadOnlyList<string> keepFloat)
     {
-        string text = $"[QuantGen.OnnxModel({Literal(Path.GetFileName(options.Model))}";
+        string text = $"[QuantGen.OnnxModel({CSharp.StringLiteral(Path.GetFileName(options.Model))}";
         if (options.Calibration != null && Path.GetFullPath(options.Calibration) != Path.GetFullPath(CalibrationFile.DefaultPathFor(options.Model)))
-            text += ", Calibration = " + Literal(Path.GetFileName(options.Calibration));
-        return text + ", KeepFloat = new[] { " + string.Join(", ", keepFloat.Select(Literal)) + " })]";
+            text += ", Calibration = " + CSharp.StringLiteral(Path.GetFileName(options.Calibration));
+        return text + ", KeepFloat = new[] { " + string.Join(", ", keepFloat.Select(CSharp.StringLiteral)) + " })]";
     }
-
-    private static string Literal(string s) => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 
     private static QuantizedModel BuildInt8(byte[] model, EvaluateOptions options, Func<string, byte[]?> externalData, string? calibration, IReadOnlyList<string> keepFloat)
     {
